@@ -1,0 +1,5 @@
+"""``python -m calhub`` runs the command line."""
+
+from calhub.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The ``calhub`` command line (Typer)."""

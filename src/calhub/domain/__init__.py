@@ -1,0 +1,1 @@
+"""The pure core: ids, clock, time zones, intervals, events and recurrence. No I/O here."""

@@ -1,0 +1,1 @@
+"""Offline emulators of the providers clouds (Graph, Google); separate apps."""

@@ -1,0 +1,1 @@
+"""Calendar systems behind one protocol (Microsoft Graph, Google; later CalDAV, EWS)."""

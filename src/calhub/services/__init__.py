@@ -1,0 +1,1 @@
+"""Use cases, one module per area; no HTTP or SQL details."""

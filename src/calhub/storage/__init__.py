@@ -1,0 +1,1 @@
+"""Driven adapter for PostgreSQL: tables, mappers, repositories, unit of work, encryption."""

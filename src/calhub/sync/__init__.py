@@ -1,0 +1,1 @@
+"""The sync engine: pull changes, plan, apply, write back, save the cursor."""

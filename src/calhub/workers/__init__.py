@@ -1,0 +1,1 @@
+"""Procrastinate tasks and periodic schedules; thin wrappers that call services."""
