@@ -24,7 +24,8 @@ def new_id(now: datetime) -> uuid.UUID:
     """A fresh time-ordered UUID (version 7 layout, RFC 9562 section 5.7) stamped with ``now``."""
     millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
     rand = secrets.randbits(74)
-    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    rand_a, rand_b = rand >> 62, rand & ((1 << 62) - 1)  # 12 + 62 random bits
+    value = (millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
     return uuid.UUID(int=value)
 
 

@@ -7,6 +7,8 @@ driver for SQLAlchemy.
 
 from __future__ import annotations
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -25,3 +27,13 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+
+async def check_database(engine: AsyncEngine) -> bool:
+    """True when a trivial query answers; readiness probes call this."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (OSError, SQLAlchemyError):
+        return False
+    return True

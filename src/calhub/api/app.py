@@ -1,0 +1,53 @@
+"""``create_app(settings)``: the HTTP API's composition root.
+
+Without a ``runtime`` the app bootstraps its own in its lifespan (database, keyring, queue); tests
+and ``calhub serve --with-worker`` pass one they already hold so a process has exactly one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from calhub import __version__
+from calhub.api.errors import install_error_handlers
+from calhub.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from calhub.api.routes import health, pings, problems, tenant
+from calhub.bootstrap import Runtime, bootstrap
+from calhub.settings import Settings
+
+DESCRIPTION = """calhub connects Microsoft 365 and Google Workspace calendars to meetings, rooms
+and scheduling. Authenticate with a tenant API key: `Authorization: Bearer chk_...`.
+Every error is RFC 9457 `application/problem+json`; `GET /problems/{slug}` explains each type."""
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        async with bootstrap(settings) as own_runtime:
+            app.state.runtime = own_runtime
+            yield
+
+    app = FastAPI(
+        title="calhub",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    registry = CollectorRegistry()
+    app.state.metrics_registry = registry
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, registry=registry)
+    for module in (health, problems, tenant, pings):
+        app.include_router(module.router)
+    return app

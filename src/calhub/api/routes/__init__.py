@@ -1,0 +1,1 @@
+"""Thin route modules, one per resource; they translate HTTP to service calls and back."""

@@ -1,0 +1,123 @@
+"""Administration: ``tenant``, ``apikey`` and ``keys`` commands."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import typer
+
+from calhub.bootstrap import bootstrap
+from calhub.cli.common import console, load_settings, run_async
+from calhub.domain.ids import ApiKeyId, TenantId
+from calhub.services import apikeys, keys, tenants
+
+tenant_app = typer.Typer(help="Create and list tenants.", no_args_is_help=True)
+apikey_app = typer.Typer(help="Issue and revoke tenant API keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage encryption keys.", no_args_is_help=True)
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{what} must be a UUID, got {value!r}") from exc
+
+
+@tenant_app.command("create")
+def tenant_create(name: Annotated[str, typer.Argument(help="Display name of the tenant.")]) -> None:
+    """Create a tenant (and its data key); prints its id."""
+    settings = load_settings()
+
+    async def main() -> None:
+        async with bootstrap(settings) as runtime:
+            try:
+                tenant = await tenants.create_tenant(runtime.uow, runtime.clock, name)
+            except tenants.InvalidTenantName as exc:
+                raise typer.BadParameter(str(exc)) from exc
+            typer.echo(str(tenant.id))
+
+    run_async(main())
+
+
+@tenant_app.command("list")
+def tenant_list() -> None:
+    """List tenants: id, creation time and name."""
+    settings = load_settings()
+
+    async def main() -> None:
+        async with bootstrap(settings) as runtime:
+            for tenant in await tenants.list_tenants(runtime.uow):
+                typer.echo(f"{tenant.id}\t{tenant.created_at.isoformat()}\t{tenant.name}")
+
+    run_async(main())
+
+
+@apikey_app.command("create")
+def apikey_create(
+    tenant: Annotated[str, typer.Option(help="Tenant id (see `calhub tenant list`).")],
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "default",
+) -> None:
+    """Issue an API key for a tenant. The key is printed once and stored only as a hash."""
+    tenant_id = TenantId(_uuid(tenant, "--tenant"))
+    settings = load_settings()
+
+    async def main() -> None:
+        async with bootstrap(settings) as runtime:
+            try:
+                issued = await apikeys.create_api_key(runtime.uow, runtime.clock, tenant_id, name)
+            except apikeys.UnknownTenant as exc:
+                console.print(f"[red]no tenant {tenant_id}[/red]")
+                raise typer.Exit(1) from exc
+            console.print(f"key id {issued.key.id}; store the key now, it is not shown again:")
+            typer.echo(issued.token)
+
+    run_async(main())
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    tenant: Annotated[str, typer.Option(help="Tenant id.")],
+    key_id: Annotated[str, typer.Argument(help="Key id printed by `apikey create`.")],
+) -> None:
+    """Revoke an API key; requests with it get 401 from then on."""
+    tenant_id = TenantId(_uuid(tenant, "--tenant"))
+    api_key_id = ApiKeyId(_uuid(key_id, "KEY_ID"))
+    settings = load_settings()
+
+    async def main() -> None:
+        async with bootstrap(settings) as runtime:
+            if not await apikeys.revoke_api_key(runtime.uow, runtime.clock, tenant_id, api_key_id):
+                console.print("[red]no such active key in that tenant[/red]")
+                raise typer.Exit(1)
+            console.print("revoked")
+
+    run_async(main())
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    new_data_keys: Annotated[
+        bool,
+        typer.Option("--new-data-keys", help="Also start a new data key version for every tenant."),
+    ] = False,
+) -> None:
+    """Re-wrap every tenant's data keys under the current key-encryption key."""
+    settings = load_settings()
+
+    async def main() -> None:
+        async with bootstrap(settings) as runtime:
+            report = await keys.rotate_keys(
+                runtime.uow, runtime.keyring, new_data_keys=new_data_keys
+            )
+            console.print(
+                f"re-wrapped {report.rewrapped} data key(s); new data keys: {report.created}"
+            )
+
+    run_async(main())
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(tenant_app, name="tenant")
+    app.add_typer(apikey_app, name="apikey")
+    app.add_typer(keys_app, name="keys")

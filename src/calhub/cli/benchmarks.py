@@ -1,0 +1,47 @@
+"""``calhub bench ...``: benchmarks. Each prints one JSON object as its last line of output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from calhub.cli.common import console
+
+app = typer.Typer(
+    help="Benchmarks; each prints one JSON object as its last line.", no_args_is_help=True
+)
+
+
+@app.command()
+def recurrence(
+    quick: Annotated[bool, typer.Option("--quick", help="Reduced run, under a minute.")] = False,
+    output: Annotated[
+        Path | None, typer.Option(help="Also write the JSON result to this file.")
+    ] = None,
+) -> None:
+    """Recurrence expansion: calhub vs recurring-ical-events vs bare dateutil, same inputs."""
+    try:
+        from calhub.cli.bench.recurrence import run_recurrence_benchmark
+    except ImportError as exc:  # the peers come with the `bench` extra
+        console.print(f"[red]{exc}; install with: pip install 'calhub[bench]'[/red]")
+        raise typer.Exit(2) from exc
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done, total=total)
+
+        result = run_recurrence_benchmark(quick=quick, progress=report)
+    text = json.dumps(result, sort_keys=True)
+    if output is not None:
+        output.write_text(text + "\n")
+    typer.echo(text)

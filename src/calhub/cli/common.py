@@ -1,0 +1,33 @@
+"""What every command shares: settings from the environment, logging, running async code."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from calhub.logs import configure_logging
+from calhub.settings import Settings
+
+T = TypeVar("T")
+console = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = "CALHUB_" + "_".join(str(p) for p in error["loc"]).upper()
+            console.print(f"[red]invalid setting {field}: {error['msg']}[/red]")
+        raise typer.Exit(2) from exc
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)

@@ -1,0 +1,37 @@
+"""Every command answers ``--help``."""
+
+from __future__ import annotations
+
+import click
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from calhub.cli.main import app
+
+
+def _command_paths(command: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = [prefix]
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            paths.extend(_command_paths(sub, (*prefix, name)))
+    return paths
+
+
+COMMANDS = _command_paths(typer.main.get_command(app))
+
+
+def test_the_expected_commands_exist() -> None:
+    names = {" ".join(path) for path in COMMANDS}
+    for expected in (
+        "serve", "worker", "migrate", "demo", "tenant create", "tenant list",
+        "apikey create", "apikey revoke", "keys rotate", "bench recurrence", "version",
+    ):  # fmt: skip
+        assert expected in names
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "calhub")
+def test_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
