@@ -29,8 +29,10 @@ class FixedClock:
     current: datetime = field(default_factory=lambda: datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
 
     def __post_init__(self) -> None:
-        if self.current.tzinfo is None:
+        if self.current.tzinfo is None or self.current.utcoffset() is None:
             raise ValueError("FixedClock needs a timezone-aware datetime")
+        # The Clock contract is "aware, in UTC"; callers may hand in any zone.
+        self.current = self.current.astimezone(UTC)
 
     def now(self) -> datetime:
         return self.current

@@ -22,6 +22,9 @@ OccurrenceId = NewType("OccurrenceId", uuid.UUID)
 
 def new_id(now: datetime) -> uuid.UUID:
     """A fresh time-ordered UUID (version 7 layout, RFC 9562 section 5.7) stamped with ``now``."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        # A naive datetime's timestamp() silently assumes the host's zone.
+        raise ValueError(f"new_id needs a timezone-aware datetime, got {now.isoformat()}")
     millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
     rand = secrets.randbits(74)
     rand_a, rand_b = rand >> 62, rand & ((1 << 62) - 1)  # 12 + 62 random bits
