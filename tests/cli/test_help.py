@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import click
+from typing import Any
+
 import pytest
 import typer.main
 from typer.testing import CliRunner
@@ -10,11 +11,11 @@ from typer.testing import CliRunner
 from calhub.cli.main import app
 
 
-def _command_paths(command: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _command_paths(command: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     paths = [prefix]
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            paths.extend(_command_paths(sub, (*prefix, name)))
+    # Typer vendors its own click, so groups are recognised by their sub-commands.
+    for name, sub in getattr(command, "commands", {}).items():
+        paths.extend(_command_paths(sub, (*prefix, name)))
     return paths
 
 

@@ -36,14 +36,15 @@ def worker_env(fresh_database_url: str, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def workers(worker_env: dict[str, str], tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    logs = [(tmp_path / f"worker{n}.log").open("wb") for n in range(WORKERS)]
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "calhub", "worker"],
             env=worker_env,
             stdout=subprocess.DEVNULL,
-            stderr=(tmp_path / f"worker{n}.log").open("wb"),
+            stderr=log,
         )
-        for n in range(WORKERS)
+        for log in logs
     ]
     yield processes
     for process in processes:
@@ -53,6 +54,9 @@ def workers(worker_env: dict[str, str], tmp_path: Path) -> Iterator[list[subproc
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+    for log in logs:
+        log.close()
 
 
 @pytest.mark.slow
@@ -80,6 +84,6 @@ async def test_worker_processes_answer_every_ping_once(
             await asyncio.sleep(0.2)
         assert pending == set(), f"{len(pending)} pings never answered"
         async with runtime.uow() as uow:
-            answers = await uow.task_effects.list(tenant.id, pings.ANSWERED)
+            answers = await uow.task_effects.list(kind=pings.ANSWERED, tenant_id=tenant.id)
         assert sorted(a.payload["ping_id"] for a in answers) == sorted(str(p.id) for p in requested)
     assert all(process.poll() is None for process in workers), "a worker died"

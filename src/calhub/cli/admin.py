@@ -10,7 +10,8 @@ import typer
 from calhub.bootstrap import bootstrap
 from calhub.cli.common import console, load_settings, run_async
 from calhub.domain.ids import ApiKeyId, TenantId
-from calhub.services import apikeys, keys, tenants
+from calhub.services import apikeys, tenants
+from calhub.storage.rotation import KekNotRotatable, rotate_keys
 
 tenant_app = typer.Typer(help="Create and list tenants.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Issue and revoke tenant API keys.", no_args_is_help=True)
@@ -97,6 +98,12 @@ def apikey_revoke(
 
 @keys_app.command("rotate")
 def keys_rotate(
+    new_kek: Annotated[
+        bool,
+        typer.Option(
+            "--new-kek", help="First add a new key-encryption key version to the key file."
+        ),
+    ] = False,
     new_data_keys: Annotated[
         bool,
         typer.Option("--new-data-keys", help="Also start a new data key version for every tenant."),
@@ -107,11 +114,16 @@ def keys_rotate(
 
     async def main() -> None:
         async with bootstrap(settings) as runtime:
-            report = await keys.rotate_keys(
-                runtime.uow, runtime.keyring, new_data_keys=new_data_keys
-            )
+            try:
+                report = await rotate_keys(
+                    runtime.uow, runtime.clock.now(), new_kek=new_kek, new_data_keys=new_data_keys
+                )
+            except KekNotRotatable as exc:
+                console.print(f"[red]{exc}[/red]")
+                raise typer.Exit(2) from exc
             console.print(
-                f"re-wrapped {report.rewrapped} data key(s); new data keys: {report.created}"
+                f"key-encryption key version {report.kek_version}: re-wrapped "
+                f"{report.rewrapped} data key(s), {report.created} new data key version(s)"
             )
 
     run_async(main())

@@ -22,13 +22,14 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
         warnings.simplefilter("ignore", UserWarning)
-        import pgserver  # noqa: PLC0415 - heavy import, only when the embedded server is wanted
+        import pgserver  # heavy import: only when the embedded server is wanted
 
         pgdata = (data_dir / "pg").resolve()
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server: Any = pgserver.get_server(pgdata, cleanup_mode="stop")
+        server: Any = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     try:
-        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+        query = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"  # noqa: S608 - constant
+        exists = server.psql(query)
         if "1 row" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         yield str(server.get_uri(DATABASE_NAME))

@@ -1,0 +1,346 @@
+"""Explicit row <-> domain mapping: the only place that knows both shapes.
+
+``*_values`` functions turn a domain object into column values, sealing sensitive fields with the
+tenant's ``TenantKeys``; ``*_from_row`` functions do the reverse and decrypt explicitly. Timed
+values are stored as ``timestamptz`` and come back in the event's zone; all-day values keep their
+``date`` in a ``*_date`` column next to an instant (midnight in the event's zone) used for window
+queries.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Row
+
+from calhub.domain.calendars import (
+    Calendar,
+    CalendarKind,
+    Connection,
+    ConnectionStatus,
+    ProviderKind,
+    Secret,
+)
+from calhub.domain.events import (
+    Attendee,
+    AttendeeKind,
+    Event,
+    EventTime,
+    Occurrence,
+    Recurrence,
+    ResponseStatus,
+    ShowAs,
+)
+from calhub.domain.ids import ApiKeyId, CalendarId, ConnectionId, EventId, TenantId
+from calhub.domain.tenants import ApiKey, Tenant
+from calhub.storage.crypto.fields import TenantKeys
+
+Values = dict[str, Any]
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``, or UTC for names zoneinfo does not know."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def instant(value: EventTime, time_zone: str) -> datetime:
+    """An aware instant for ``value``: itself, or midnight of the date in ``time_zone``."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(0), tzinfo=zone(time_zone))
+
+
+def _date_part(value: EventTime) -> date | None:
+    return None if isinstance(value, datetime) else value
+
+
+def _event_time(at: datetime, on: date | None, time_zone: str) -> EventTime:
+    return on if on is not None else at.astimezone(zone(time_zone))
+
+
+def _time_text(value: EventTime) -> str:
+    return value.isoformat()
+
+
+def _time_from_text(text: str) -> EventTime:
+    return datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+
+
+# --- tenants and API keys -------------------------------------------------------------------
+
+
+def tenant_values(tenant: Tenant) -> Values:
+    return {"id": tenant.id, "name": tenant.name, "created_at": tenant.created_at}
+
+
+def tenant_from_row(row: Row[Any]) -> Tenant:
+    return Tenant(id=TenantId(row.id), name=row.name, created_at=row.created_at)
+
+
+def api_key_values(key: ApiKey) -> Values:
+    return {
+        "id": key.id,
+        "tenant_id": key.tenant_id,
+        "name": key.name,
+        "secret_hash": key.secret_hash,
+        "created_at": key.created_at,
+        "last_used_at": key.last_used_at,
+        "revoked_at": key.revoked_at,
+    }
+
+
+def api_key_from_row(row: Row[Any]) -> ApiKey:
+    return ApiKey(
+        id=ApiKeyId(row.id),
+        tenant_id=TenantId(row.tenant_id),
+        name=row.name,
+        secret_hash=bytes(row.secret_hash),
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+# --- connections and calendars --------------------------------------------------------------
+
+
+def connection_values(connection: Connection, keys: TenantKeys) -> Values:
+    return {
+        "id": connection.id,
+        "tenant_id": connection.tenant_id,
+        "provider": connection.provider.value,
+        "status": connection.status.value,
+        "credentials": keys.seal(
+            connection.credentials.reveal(),
+            table="connections",
+            column="credentials",
+            row_id=connection.id,
+        ).blob,
+        "settings": dict(connection.settings),
+        "created_at": connection.created_at,
+        "updated_at": connection.updated_at,
+    }
+
+
+def connection_from_row(row: Row[Any], keys: TenantKeys) -> Connection:
+    return Connection(
+        id=ConnectionId(row.id),
+        tenant_id=TenantId(row.tenant_id),
+        provider=ProviderKind(row.provider),
+        status=ConnectionStatus(row.status),
+        credentials=Secret(
+            keys.open(row.credentials, table="connections", column="credentials", row_id=row.id)
+        ),
+        settings=row.settings,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def calendar_values(calendar: Calendar, keys: TenantKeys) -> Values:
+    def seal(column: str, value: str) -> bytes:
+        return keys.seal(value, table="calendars", column=column, row_id=calendar.id).blob
+
+    return {
+        "id": calendar.id,
+        "tenant_id": calendar.tenant_id,
+        "connection_id": calendar.connection_id,
+        "provider_calendar_index": keys.lookup_index("calendar", calendar.provider_calendar_id),
+        "provider_calendar_id": seal("provider_calendar_id", calendar.provider_calendar_id),
+        "kind": calendar.kind.value,
+        "owner_email": seal("owner_email", calendar.owner_email),
+        "owner_email_index": keys.email_index(calendar.owner_email),
+        "name": seal("name", calendar.name),
+        "sync_cursor": None
+        if calendar.sync_cursor is None
+        else seal("sync_cursor", calendar.sync_cursor),
+        "created_at": calendar.created_at,
+        "updated_at": calendar.updated_at,
+        "last_synced_at": calendar.last_synced_at,
+    }
+
+
+def calendar_from_row(row: Row[Any], keys: TenantKeys) -> Calendar:
+    def open_(column: str) -> str:
+        return keys.open(getattr(row, column), table="calendars", column=column, row_id=row.id)
+
+    return Calendar(
+        id=CalendarId(row.id),
+        tenant_id=TenantId(row.tenant_id),
+        connection_id=ConnectionId(row.connection_id),
+        provider_calendar_id=open_("provider_calendar_id"),
+        kind=CalendarKind(row.kind),
+        owner_email=open_("owner_email"),
+        name=open_("name"),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        sync_cursor=None if row.sync_cursor is None else open_("sync_cursor"),
+        last_synced_at=row.last_synced_at,
+    )
+
+
+# --- events ---------------------------------------------------------------------------------
+
+SEALED_EVENT_COLUMNS = ("subject", "body", "location", "organizer", "attendees")
+
+
+def _attendee_json(attendee: Attendee) -> dict[str, str]:
+    return {
+        "email": attendee.email,
+        "name": attendee.name,
+        "kind": attendee.kind.value,
+        "response": attendee.response.value,
+    }
+
+
+def _attendee_from_json(data: dict[str, str]) -> Attendee:
+    return Attendee(
+        email=data["email"],
+        name=data["name"],
+        kind=AttendeeKind(data["kind"]),
+        response=ResponseStatus(data["response"]),
+    )
+
+
+def _recurrence_json(recurrence: Recurrence | None) -> dict[str, list[str]] | None:
+    if recurrence is None:
+        return None
+    return {
+        "rrules": list(recurrence.rrules),
+        "rdates": [_time_text(v) for v in recurrence.rdates],
+        "exdates": [_time_text(v) for v in recurrence.exdates],
+    }
+
+
+def _recurrence_from_json(data: dict[str, list[str]] | None) -> Recurrence | None:
+    if data is None:
+        return None
+    return Recurrence(
+        rrules=tuple(data["rrules"]),
+        rdates=tuple(_time_from_text(v) for v in data["rdates"]),
+        exdates=tuple(_time_from_text(v) for v in data["exdates"]),
+    )
+
+
+def event_values(event: Event, keys: TenantKeys, now: datetime) -> Values:
+    """Column values for ``event``; ``created_at`` and ``updated_at`` are both ``now``."""
+    plain = {
+        "subject": event.subject,
+        "body": event.body,
+        "location": event.location,
+        "organizer": json.dumps(
+            None if event.organizer is None else _attendee_json(event.organizer)
+        ),
+        "attendees": json.dumps([_attendee_json(a) for a in event.attendees]),
+    }
+    rid = event.recurrence_id
+    return {
+        "id": event.id,
+        "tenant_id": event.tenant_id,
+        "calendar_id": event.calendar_id,
+        "provider_event_id": event.provider_event_id,
+        "start_at": instant(event.start, event.time_zone),
+        "end_at": instant(event.end, event.time_zone),
+        "start_date": _date_part(event.start),
+        "end_date": _date_part(event.end),
+        "time_zone": event.time_zone,
+        "is_all_day": event.is_all_day,
+        "show_as": event.show_as.value,
+        "is_private": event.is_private,
+        "is_cancelled": event.is_cancelled,
+        "recurrence": _recurrence_json(event.recurrence),
+        "series_id": event.series_id,
+        "recurrence_id_at": None if rid is None else instant(rid, event.time_zone),
+        "recurrence_id_date": None if rid is None else _date_part(rid),
+        "change_key": event.change_key,
+        **{
+            column: keys.seal(text, table="events", column=column, row_id=event.id).blob
+            for column, text in plain.items()
+        },
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def event_from_row(row: Row[Any], keys: TenantKeys) -> Event:
+    def open_(column: str) -> str:
+        return keys.open(getattr(row, column), table="events", column=column, row_id=row.id)
+
+    organizer = json.loads(open_("organizer"))
+    tz = row.time_zone
+    rid: EventTime | None = None
+    if row.recurrence_id_at is not None:
+        rid = _event_time(row.recurrence_id_at, row.recurrence_id_date, tz)
+    return Event(
+        id=EventId(row.id),
+        tenant_id=TenantId(row.tenant_id),
+        calendar_id=CalendarId(row.calendar_id),
+        provider_event_id=row.provider_event_id,
+        start=_event_time(row.start_at, row.start_date, tz),
+        end=_event_time(row.end_at, row.end_date, tz),
+        time_zone=tz,
+        subject=open_("subject"),
+        body=open_("body"),
+        location=open_("location"),
+        organizer=None if organizer is None else _attendee_from_json(organizer),
+        attendees=tuple(_attendee_from_json(a) for a in json.loads(open_("attendees"))),
+        show_as=ShowAs(row.show_as),
+        is_private=row.is_private,
+        is_cancelled=row.is_cancelled,
+        recurrence=_recurrence_from_json(row.recurrence),
+        series_id=None if row.series_id is None else EventId(row.series_id),
+        recurrence_id=rid,
+        change_key=row.change_key,
+    )
+
+
+def event_addresses(event: Event) -> set[str]:
+    """Addresses the attendee index covers: every attendee and the organizer."""
+    found = {a.email for a in event.attendees}
+    if event.organizer is not None:
+        found.add(event.organizer.email)
+    return found
+
+
+def event_row_blobs(row: Row[Any]) -> list[bytes]:
+    return [getattr(row, column) for column in SEALED_EVENT_COLUMNS]
+
+
+# --- occurrences ----------------------------------------------------------------------------
+
+
+def occurrence_values(
+    occurrence: Occurrence,
+    tenant_id: uuid.UUID,
+    calendar_id: uuid.UUID,
+    time_zone: str,
+) -> Values:
+    return {
+        "tenant_id": tenant_id,
+        "event_id": occurrence.event_id,
+        "calendar_id": calendar_id,
+        "start_at": instant(occurrence.start, time_zone),
+        "end_at": instant(occurrence.end, time_zone),
+        "start_date": _date_part(occurrence.start),
+        "end_date": _date_part(occurrence.end),
+        "original_start_at": instant(occurrence.original_start, time_zone),
+        "original_start_date": _date_part(occurrence.original_start),
+        "is_override": occurrence.is_override,
+    }
+
+
+def occurrence_from_row(row: Row[Any], time_zone: str = "UTC") -> Occurrence:
+    return Occurrence(
+        event_id=EventId(row.event_id),
+        start=_event_time(row.start_at, row.start_date, time_zone),
+        end=_event_time(row.end_at, row.end_date, time_zone),
+        original_start=_event_time(row.original_start_at, row.original_start_date, time_zone),
+        is_override=row.is_override,
+    )

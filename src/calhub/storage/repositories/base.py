@@ -1,0 +1,34 @@
+"""What the repositories of one unit of work share: its connection and the keyring."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from calhub.storage.crypto.fields import TenantKeys
+from calhub.storage.crypto.keyring import Keyring
+
+T = TypeVar("T")
+
+BATCH_ROWS = 500
+"""Rows per multi-row INSERT: well below PostgreSQL's 65,535 bind parameters per statement."""
+
+
+class Scope:
+    def __init__(self, conn: AsyncConnection, keyring: Keyring) -> None:
+        self.conn = conn
+        self.keyring = keyring
+        # Tenants whose data keys this unit of work created: forgotten by the keyring's cache
+        # on rollback, so a key that never reached the database is never used.
+        self.new_key_tenants: set[uuid.UUID] = set()
+
+    async def keys(self, tenant_id: uuid.UUID, blobs: Iterable[bytes | None] = ()) -> TenantKeys:
+        return await self.keyring.for_tenant(self.conn, tenant_id, blobs)
+
+
+def batches(items: Sequence[T], size: int = BATCH_ROWS) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

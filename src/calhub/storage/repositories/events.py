@@ -1,0 +1,217 @@
+"""Events: upserted in batches by (calendar, provider event id), content sealed per column.
+
+Ciphertexts are bound to the row id, so ``upsert`` first looks up the ids of rows that already
+exist and seals with those; the returned events carry the stored ids. The attendee index holds a
+blind index of every attendee's and the organizer's address.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, exists, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+
+from calhub.domain.events import Event
+from calhub.domain.ids import CalendarId, EventId, TenantId
+from calhub.storage.mappers import event_addresses, event_from_row, event_row_blobs, event_values
+from calhub.storage.repositories.base import Scope, batches
+from calhub.storage.tables import event_attendee_index, events, occurrences
+
+_KEPT_ON_UPDATE = {"id", "tenant_id", "calendar_id", "provider_event_id", "created_at"}
+_MAX_ATTEMPTS = 3
+
+
+class EventRepository:
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+
+    async def _decode(self, tenant_id: TenantId, rows: Sequence[Row[Any]]) -> list[Event]:
+        keys = await self._scope.keys(tenant_id, [b for row in rows for b in event_row_blobs(row)])
+        return [event_from_row(row, keys) for row in rows]
+
+    async def _stored_ids(
+        self, tenant_id: TenantId, batch: Sequence[Event]
+    ) -> dict[tuple[CalendarId, str], EventId]:
+        natural = [(e.calendar_id, e.provider_event_id) for e in batch]
+        rows = await self._scope.conn.execute(
+            select(events.c.id, events.c.calendar_id, events.c.provider_event_id).where(
+                events.c.tenant_id == tenant_id,
+                tuple_(events.c.calendar_id, events.c.provider_event_id).in_(natural),
+            )
+        )
+        return {(row.calendar_id, row.provider_event_id): EventId(row.id) for row in rows}
+
+    async def upsert(
+        self, tenant_id: TenantId, batch: Sequence[Event], now: datetime
+    ) -> list[Event]:
+        """Insert or update ``batch``; the last of duplicates wins. Returns the stored events."""
+        if any(e.tenant_id != tenant_id for e in batch):
+            raise ValueError("every event must belong to the tenant it is stored for")
+        unique = list({(e.calendar_id, e.provider_event_id): e for e in batch}.values())
+        stored: list[Event] = []
+        for chunk in batches(unique):
+            stored.extend(await self._upsert_chunk(tenant_id, chunk, now))
+        await self._index_attendees(tenant_id, stored)
+        return stored
+
+    async def _upsert_chunk(
+        self, tenant_id: TenantId, chunk: Sequence[Event], now: datetime
+    ) -> list[Event]:
+        keys = await self._scope.keys(tenant_id)
+        pending, done = list(chunk), list[Event]()
+        for _ in range(_MAX_ATTEMPTS):
+            ids = await self._stored_ids(tenant_id, pending)
+            pending = [
+                dataclasses.replace(e, id=ids.get((e.calendar_id, e.provider_event_id), e.id))
+                for e in pending
+            ]
+            values = insert(events).values([event_values(e, keys, now) for e in pending])
+            statement = values.on_conflict_do_update(
+                index_elements=[events.c.calendar_id, events.c.provider_event_id],
+                set_={
+                    c.name: values.excluded[c.name]
+                    for c in events.columns
+                    if c.name not in _KEPT_ON_UPDATE
+                },
+                # A row inserted concurrently under another id must not get ciphertexts
+                # sealed for this id: skip it and seal again with the id that won.
+                where=(events.c.id == values.excluded.id),
+            ).returning(events.c.id)
+            written = {row.id for row in await self._scope.conn.execute(statement)}
+            done.extend(e for e in pending if e.id in written)
+            pending = [e for e in pending if e.id not in written]
+            if not pending:
+                return done
+        raise RuntimeError("events kept changing identity while being stored")
+
+    async def _index_attendees(self, tenant_id: TenantId, stored: Sequence[Event]) -> None:
+        if not stored:
+            return
+        keys = await self._scope.keys(tenant_id)
+        await self._scope.conn.execute(
+            delete(event_attendee_index).where(
+                event_attendee_index.c.tenant_id == tenant_id,
+                event_attendee_index.c.event_id.in_([e.id for e in stored]),
+            )
+        )
+        rows = list(
+            {
+                (e.id, keys.email_index(address)): {
+                    "tenant_id": tenant_id,
+                    "event_id": e.id,
+                    "email_index": keys.email_index(address),
+                }
+                for e in stored
+                for address in event_addresses(e)
+            }.values()
+        )
+        for chunk in batches(rows, 5000):
+            await self._scope.conn.execute(event_attendee_index.insert(), list(chunk))
+
+    async def get(self, tenant_id: TenantId, event_id: EventId) -> Event | None:
+        rows = (
+            await self._scope.conn.execute(
+                select(events).where(events.c.tenant_id == tenant_id, events.c.id == event_id)
+            )
+        ).all()
+        found = await self._decode(tenant_id, rows)
+        return found[0] if found else None
+
+    async def get_by_provider_id(
+        self, tenant_id: TenantId, calendar_id: CalendarId, provider_event_id: str
+    ) -> Event | None:
+        rows = (
+            await self._scope.conn.execute(
+                select(events).where(
+                    events.c.tenant_id == tenant_id,
+                    events.c.calendar_id == calendar_id,
+                    events.c.provider_event_id == provider_event_id,
+                )
+            )
+        ).all()
+        found = await self._decode(tenant_id, rows)
+        return found[0] if found else None
+
+    async def list_overrides(self, tenant_id: TenantId, series_id: EventId) -> list[Event]:
+        """The changed instances stored for a series (events whose ``series_id`` names it)."""
+        rows = (
+            await self._scope.conn.execute(
+                select(events)
+                .where(events.c.tenant_id == tenant_id, events.c.series_id == series_id)
+                .order_by(events.c.recurrence_id_at, events.c.id)
+            )
+        ).all()
+        return await self._decode(tenant_id, rows)
+
+    async def delete(self, tenant_id: TenantId, event_id: EventId) -> bool:
+        """Delete the event with its occurrences and index entries."""
+        result = await self._scope.conn.execute(
+            delete(events)
+            .where(events.c.tenant_id == tenant_id, events.c.id == event_id)
+            .returning(events.c.id)
+        )
+        return result.first() is not None
+
+    async def delete_by_provider_ids(
+        self, tenant_id: TenantId, calendar_id: CalendarId, provider_event_ids: Sequence[str]
+    ) -> int:
+        result = await self._scope.conn.execute(
+            delete(events)
+            .where(
+                events.c.tenant_id == tenant_id,
+                events.c.calendar_id == calendar_id,
+                events.c.provider_event_id.in_(list(provider_event_ids)),
+            )
+            .returning(events.c.id)
+        )
+        return len(result.all())
+
+    async def list_in_window(
+        self, tenant_id: TenantId, calendar_id: CalendarId, start: datetime, end: datetime
+    ) -> list[Event]:
+        """Events of the calendar that touch [start, end): by their own times, or for a series
+        by a stored occurrence in the window."""
+        has_occurrence = exists().where(
+            occurrences.c.tenant_id == tenant_id,
+            occurrences.c.event_id == events.c.id,
+            occurrences.c.start_at < end,
+            occurrences.c.end_at > start,
+        )
+        rows = (
+            await self._scope.conn.execute(
+                select(events)
+                .where(
+                    events.c.tenant_id == tenant_id,
+                    events.c.calendar_id == calendar_id,
+                    or_(
+                        (events.c.start_at < end) & (events.c.end_at > start),
+                        (events.c.start_at == events.c.end_at)
+                        & (events.c.start_at >= start)
+                        & (events.c.start_at < end),
+                        has_occurrence,
+                    ),
+                )
+                .order_by(events.c.start_at, events.c.id)
+            )
+        ).all()
+        return await self._decode(tenant_id, rows)
+
+    async def find_by_attendee_email(self, tenant_id: TenantId, email: str) -> list[Event]:
+        """The tenant's events with ``email`` (any case) as attendee or organizer."""
+        keys = await self._scope.keys(tenant_id)
+        indexed = select(event_attendee_index.c.event_id).where(
+            event_attendee_index.c.tenant_id == tenant_id,
+            event_attendee_index.c.email_index == keys.email_index(email),
+        )
+        rows = (
+            await self._scope.conn.execute(
+                select(events)
+                .where(events.c.tenant_id == tenant_id, events.c.id.in_(indexed))
+                .order_by(events.c.start_at, events.c.id)
+            )
+        ).all()
+        return await self._decode(tenant_id, rows)

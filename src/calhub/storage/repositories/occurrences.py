@@ -1,0 +1,74 @@
+"""Occurrences: the expanded instances of events, replaced per event, queried by window."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select
+
+from calhub.domain.events import Event, Occurrence
+from calhub.domain.ids import CalendarId, TenantId
+from calhub.storage.mappers import occurrence_from_row, occurrence_values
+from calhub.storage.repositories.base import Scope, batches
+from calhub.storage.tables import events, occurrences
+
+
+class OccurrenceRepository:
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+
+    async def replace_for_event(
+        self, tenant_id: TenantId, event: Event, items: Sequence[Occurrence]
+    ) -> None:
+        """Make ``items`` the event's occurrences (an empty sequence removes them all)."""
+        await self.replace_for_events(tenant_id, [(event, items)])
+
+    async def replace_for_events(
+        self, tenant_id: TenantId, expanded: Sequence[tuple[Event, Sequence[Occurrence]]]
+    ) -> None:
+        """``replace_for_event`` for many events: one DELETE, then batched INSERTs."""
+        for event, items in expanded:
+            if event.tenant_id != tenant_id or any(o.event_id != event.id for o in items):
+                raise ValueError("occurrences must belong to the event, the event to the tenant")
+        await self._scope.conn.execute(
+            delete(occurrences).where(
+                occurrences.c.tenant_id == tenant_id,
+                occurrences.c.event_id.in_([event.id for event, _ in expanded]),
+            )
+        )
+        rows = [
+            occurrence_values(o, tenant_id, event.calendar_id, event.time_zone)
+            for event, items in expanded
+            for o in items
+        ]
+        for chunk in batches(rows, 5000):
+            await self._scope.conn.execute(occurrences.insert(), list(chunk))
+
+    async def list_in_window(
+        self,
+        tenant_id: TenantId,
+        start: datetime,
+        end: datetime,
+        calendar_id: CalendarId | None = None,
+    ) -> list[Occurrence]:
+        """Occurrences overlapping [start, end) (zero-length ones starting in it), by start."""
+        query = (
+            select(occurrences, events.c.time_zone)
+            .join(events, events.c.id == occurrences.c.event_id)
+            .where(
+                occurrences.c.tenant_id == tenant_id,
+                events.c.tenant_id == tenant_id,
+                or_(
+                    (occurrences.c.start_at < end) & (occurrences.c.end_at > start),
+                    (occurrences.c.start_at == occurrences.c.end_at)
+                    & (occurrences.c.start_at >= start)
+                    & (occurrences.c.start_at < end),
+                ),
+            )
+            .order_by(occurrences.c.start_at, occurrences.c.id)
+        )
+        if calendar_id is not None:
+            query = query.where(occurrences.c.calendar_id == calendar_id)
+        rows = await self._scope.conn.execute(query)
+        return [occurrence_from_row(row, row.time_zone) for row in rows]

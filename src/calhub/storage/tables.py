@@ -1,0 +1,216 @@
+"""The schema as SQLAlchemy Core tables; migrations in ``migrations/versions`` create it.
+
+Every tenant-owned table carries ``tenant_id NOT NULL`` with a foreign key to ``tenants``, and
+child tables reference their parent by ``(tenant_id, id)`` so a row can never point into another
+tenant. Columns of type ``bytea`` named like content (``subject``, ``owner_email``, ...) hold
+ciphertext from ``calhub.storage.crypto``; ``*_index`` columns hold blind indexes.
+A test compares this metadata with the migrated database, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_TS = DateTime(timezone=True)
+
+
+def _tenant_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE")
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", _TS, nullable=False),
+)
+
+tenant_keys = Table(
+    "tenant_keys",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("kek_id", Text, nullable=False),
+    Column("kek_version", Integer, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("active", Boolean, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+    _tenant_fk(),
+    Index(
+        "uq_tenant_keys_one_active",
+        "tenant_id",
+        unique=True,
+        postgresql_where=text("active"),
+    ),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("secret_hash", LargeBinary, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("last_used_at", _TS),
+    Column("revoked_at", _TS),
+    _tenant_fk(),
+)
+
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("provider", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("credentials", LargeBinary, nullable=False),
+    Column("settings", JSONB, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    _tenant_fk(),
+    UniqueConstraint("tenant_id", "id"),
+)
+
+calendars = Table(
+    "calendars",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("connection_id", UUID(as_uuid=True), nullable=False),
+    Column("provider_calendar_index", LargeBinary, nullable=False),
+    Column("provider_calendar_id", LargeBinary, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("owner_email", LargeBinary, nullable=False),
+    Column("owner_email_index", LargeBinary, nullable=False),
+    Column("name", LargeBinary, nullable=False),
+    Column("sync_cursor", LargeBinary),
+    Column("created_at", _TS, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    Column("last_synced_at", _TS),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "connection_id"],
+        ["connections.tenant_id", "connections.id"],
+        ondelete="CASCADE",
+    ),
+    UniqueConstraint("tenant_id", "id"),
+    UniqueConstraint("connection_id", "provider_calendar_index"),
+    Index("ix_calendars_tenant_id_owner_email_index", "tenant_id", "owner_email_index"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("calendar_id", UUID(as_uuid=True), nullable=False),
+    Column("provider_event_id", Text, nullable=False),
+    Column("start_at", _TS, nullable=False),
+    Column("end_at", _TS, nullable=False),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("time_zone", Text, nullable=False),
+    Column("is_all_day", Boolean, nullable=False),
+    Column("show_as", Text, nullable=False),
+    Column("is_private", Boolean, nullable=False),
+    Column("is_cancelled", Boolean, nullable=False),
+    Column("recurrence", JSONB),
+    Column("series_id", UUID(as_uuid=True)),
+    Column("recurrence_id_at", _TS),
+    Column("recurrence_id_date", Date),
+    Column("change_key", Text, nullable=False),
+    Column("subject", LargeBinary, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("location", LargeBinary, nullable=False),
+    Column("organizer", LargeBinary, nullable=False),
+    Column("attendees", LargeBinary, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "calendar_id"], ["calendars.tenant_id", "calendars.id"], ondelete="CASCADE"
+    ),
+    UniqueConstraint("tenant_id", "id"),
+    UniqueConstraint("calendar_id", "provider_event_id"),
+    Index("ix_events_calendar_id_start_at", "calendar_id", "start_at"),
+    Index("ix_events_series_id", "series_id"),
+)
+
+occurrences = Table(
+    "occurrences",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("calendar_id", UUID(as_uuid=True), nullable=False),
+    Column("start_at", _TS, nullable=False),
+    Column("end_at", _TS, nullable=False),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("original_start_at", _TS, nullable=False),
+    Column("original_start_date", Date),
+    Column("is_override", Boolean, nullable=False),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "event_id"], ["events.tenant_id", "events.id"], ondelete="CASCADE"
+    ),
+    ForeignKeyConstraint(
+        ["tenant_id", "calendar_id"], ["calendars.tenant_id", "calendars.id"], ondelete="CASCADE"
+    ),
+    Index("ix_occurrences_calendar_id_start_at", "calendar_id", "start_at"),
+    Index("ix_occurrences_event_id", "event_id"),
+)
+
+event_attendee_index = Table(
+    "event_attendee_index",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("email_index", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("event_id", "email_index"),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "event_id"], ["events.tenant_id", "events.id"], ondelete="CASCADE"
+    ),
+    Index("ix_event_attendee_index_tenant_id_email_index", "tenant_id", "email_index"),
+)
+
+task_effects = Table(
+    "task_effects",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", UUID(as_uuid=True)),
+    Column("kind", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)

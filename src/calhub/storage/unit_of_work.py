@@ -1,0 +1,104 @@
+"""The unit of work: one connection and transaction, with every repository on it.
+
+    factory = UnitOfWorkFactory(engine, keyring)
+    async with factory() as uow:
+        await uow.tenants.add(tenant)
+        await uow.commit()
+
+Leaving the block without ``commit()`` (or by an exception) rolls back; ``commit()`` may be
+called more than once, each starting a new transaction for the work after it. Repositories take
+``tenant_id`` on every call.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from calhub.storage.crypto.keyring import Keyring
+from calhub.storage.repositories import (
+    ApiKeyRepository,
+    CalendarRepository,
+    ConnectionRepository,
+    DataKeyRepository,
+    EventRepository,
+    OccurrenceRepository,
+    Scope,
+    TaskEffectRepository,
+    TenantRepository,
+)
+
+
+class UnitOfWork:
+    tenants: TenantRepository
+    api_keys: ApiKeyRepository
+    connections: ConnectionRepository
+    calendars: CalendarRepository
+    events: EventRepository
+    occurrences: OccurrenceRepository
+    task_effects: TaskEffectRepository
+    data_keys: DataKeyRepository
+
+    def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
+        self._engine = engine
+        self._keyring = keyring
+        self._conn: AsyncConnection | None = None
+        self._scope: Scope | None = None
+
+    @property
+    def connection(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("use the unit of work inside 'async with'")
+        return self._conn
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._conn = await self._engine.connect()
+        scope = self._scope = Scope(self._conn, self._keyring)
+        self.tenants = TenantRepository(scope)
+        self.api_keys = ApiKeyRepository(scope)
+        self.connections = ConnectionRepository(scope)
+        self.calendars = CalendarRepository(scope)
+        self.events = EventRepository(scope)
+        self.occurrences = OccurrenceRepository(scope)
+        self.task_effects = TaskEffectRepository(scope)
+        self.data_keys = DataKeyRepository(scope)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            await self.rollback()
+        finally:
+            if self._conn is not None:
+                await self._conn.close()
+            self._conn = None
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+        if self._scope is not None:
+            self._scope.new_key_tenants.clear()
+
+    async def rollback(self) -> None:
+        if self._conn is None:
+            return
+        await self._conn.rollback()
+        if self._scope is not None:
+            for tenant_id in self._scope.new_key_tenants:
+                self._keyring.forget(tenant_id)
+            self._scope.new_key_tenants.clear()
+
+
+class UnitOfWorkFactory:
+    """Builds units of work on one engine and keyring; ``factory()`` gives a new one."""
+
+    def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
+        self.engine = engine
+        self.keyring = keyring
+
+    def __call__(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.keyring)
