@@ -64,8 +64,12 @@ def configure_logging(level: str = "info", json: bool = True, stream: TextIO | N
     )
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processor=renderer)
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared], processor=renderer
+        )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    # pgserver narrates every initdb and pg_ctl call at INFO; only its problems matter here.
+    logging.getLogger("pgserver").setLevel(max(numeric, logging.WARNING))

@@ -7,6 +7,7 @@ URL), and ``GET /problems/<slug>`` explains it, so the type is both stable and d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +85,7 @@ def problem_response(
     kind: ProblemKind,
     detail: str,
     instance: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {

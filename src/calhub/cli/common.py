@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -29,5 +30,13 @@ def load_settings() -> Settings:
     return settings
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # Turn SIGTERM into an exception so every context manager closes on the way out: the
+    # embedded PostgreSQL is stopped, connections are returned. (uvicorn re-raises the SIGTERM it
+    # captured once its graceful shutdown is done; without this the process would just die.)
+    raise SystemExit(128 + signum)
+
+
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     return asyncio.run(coroutine)

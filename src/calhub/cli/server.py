@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Annotated
 
 import typer
@@ -100,13 +101,12 @@ def demo() -> None:
             )
             issued = await create_api_key(runtime.uow, runtime.clock, tenant.id, "demo")
             url = f"http://{settings.host}:{settings.port}"
-            console.print(f"\n[bold]calhub demo[/bold] at [link={url}]{url}[/link]")
-            console.print(f"  tenant   {tenant.name} ({tenant.id})")
-            console.print(f"  API key  {issued.token}")
-            console.print(
-                f"  try      curl -H 'Authorization: Bearer {issued.token}' {url}/api/v1/tenant"
-            )
-            console.print(f"  docs     {url}/docs    health {url}/healthz\n")
+            say = functools.partial(console.print, soft_wrap=True, highlight=False)
+            say(f"\n[bold]calhub demo[/bold] at {url}")
+            say(f"  tenant   {tenant.name} ({tenant.id})")
+            say(f"  API key  {issued.token}")
+            say(f"  try      curl -H 'Authorization: Bearer {issued.token}' {url}/api/v1/tenant")
+            say(f"  docs     {url}/docs    health {url}/healthz\n")
             await _serve(runtime, settings, with_worker=True)
 
     run_async(main())

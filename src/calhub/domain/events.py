@@ -111,7 +111,7 @@ class Event:
         check_time(self.end, "end")
         if isinstance(self.start, datetime) != isinstance(self.end, datetime):
             raise InvalidEvent("start and end must both be dates (all-day) or both datetimes")
-        if self.end < self.start:  # type: ignore[operator]
+        if self.end < self.start:
             raise InvalidEvent("end is before start")
         if self.recurrence_id is not None:
             check_time(self.recurrence_id, "recurrence_id")
