@@ -51,7 +51,9 @@ def rules(draw: st.DrawFn) -> str:
         parts.append(f"BYMINUTE={draw(st.sampled_from(['0', '15,45', '59']))}")
     if freq == "MINUTELY":
         parts.append(f"BYHOUR={draw(st.sampled_from(['9', '2,3', '23']))}")
-    if by and draw(st.booleans()):
+    # Finer periods hold one candidate, where BYSETPOS=2 never matches and the oracle, walking
+    # to year 9999, would take seconds (calhub answers at once; see test_expansion).
+    if by and freq in {"YEARLY", "MONTHLY"} and draw(st.booleans()):
         parts.append(f"BYSETPOS={draw(st.sampled_from([1, -1, 2]))}")
     if draw(st.booleans()):
         parts.append(f"WKST={draw(st.sampled_from(DAYS))}")

@@ -237,6 +237,8 @@ def test_absurd_rules_starting_long_ago_are_cut_quickly(rule: str) -> None:
         "FREQ=DAILY;BYMONTHDAY=30;BYMONTH=2",
         "FREQ=SECONDLY;BYMONTHDAY=31;BYMONTH=4",
         "FREQ=MONTHLY;INTERVAL=12;BYMONTH=2",  # starts in January: never lands on February
+        "FREQ=MINUTELY;BYHOUR=9;BYSETPOS=2",  # one candidate per minute: no second one
+        "FREQ=DAILY;BYDAY=SU;BYSETPOS=-2",
     ],
 )
 def test_rules_that_never_match_return_quickly(rule: str) -> None:
