@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from calhub.domain.ids import CalendarId, EventId, TenantId
 
@@ -78,6 +78,12 @@ def check_time(value: EventTime, what: str) -> None:
         raise InvalidEvent(f"{what} is a naive datetime: {value.isoformat()}")
 
 
+def _instant(value: EventTime) -> EventTime:
+    # Two datetimes in one zone compare by wall clock, which is wrong across a DST fold
+    # (01:30 EDT to 01:00 EST is a valid half hour), so timed values compare as UTC instants.
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
+
+
 def is_all_day(start: EventTime) -> bool:
     return not isinstance(start, datetime)
 
@@ -111,7 +117,7 @@ class Event:
         check_time(self.end, "end")
         if isinstance(self.start, datetime) != isinstance(self.end, datetime):
             raise InvalidEvent("start and end must both be dates (all-day) or both datetimes")
-        if self.end < self.start:
+        if _instant(self.end) < _instant(self.start):
             raise InvalidEvent("end is before start")
         if self.recurrence_id is not None:
             check_time(self.recurrence_id, "recurrence_id")

@@ -243,3 +243,13 @@ def test_a_runaway_series_is_reported_and_the_others_still_expand() -> None:
     expansion = expand_calendar(read(text), utc(2026, 3, 1), utc(2026, 3, 8), limit=100)
     assert [o.start for o in expansion.occurrences] == [utc(2026, 3, 2, 10)]
     assert isinstance(expansion.truncated, RecurrenceTooExpensive)
+
+
+def test_an_event_ending_in_the_repeated_hour_keeps_its_length() -> None:
+    # 01:30 EDT plus 30 minutes is 01:00 EST: later in time, earlier on the wall clock.
+    text = ics(
+        *vevent("UID:fold", "DTSTART;TZID=America/New_York:20261101T013000", "DURATION:PT30M")
+    )
+    assert spans(read(text), utc(2026, 11, 1), utc(2026, 11, 2)) == [
+        (utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 6, 0))
+    ]

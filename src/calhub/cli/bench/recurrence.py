@@ -12,7 +12,8 @@ windows starting 5 January 2026:
 - dateutil: prebuilt ``rruleset`` objects (rule, EXDATE, the moved instance as EXDATE + RDATE)
   and ``between`` over the same overlap range.
 
-One warm-up, then five timed repetitions per measurement; the median counts. The three must find
+One warm-up, then five repetitions taken in turns across the implementations (so load from
+other processes hits all alike); the median counts. The three must find
 the same number of occurrences; a mismatch is reported in the result, not raised.
 """
 
@@ -145,22 +146,30 @@ def corpus_ics(corpus: Sequence[_Series]) -> str:
     return "\r\n".join([*lines, "END:VCALENDAR", ""])
 
 
-def _timed(action: Callable[[int], int], label: str, progress: Progress | None) -> dict[str, Any]:
-    count = action(0)  # warm-up: caches filled, code paths hot
-    times: list[float] = []
+def _timed(
+    actions: dict[str, Callable[[int], int]], window: str, progress: Progress | None
+) -> dict[str, dict[str, Any]]:
+    """Warm each action up, then time them in turns, so load from other processes on the
+    machine falls on all of them alike; the median of the repetitions counts."""
+    counts = {name: action(0) for name, action in actions.items()}
+    times: dict[str, list[float]] = {name: [] for name in actions}
     for repetition in range(REPETITIONS):
-        began = time.perf_counter()
-        action(repetition + 1)
-        times.append(time.perf_counter() - began)
+        for name, action in actions.items():
+            began = time.perf_counter()
+            action(repetition + 1)
+            times[name].append(time.perf_counter() - began)
         if progress is not None:
-            progress(label, repetition + 1, REPETITIONS)
-    median = statistics.median(times)
-    return {
-        "occurrences": count,
-        "median_s": median,
-        "min_s": min(times),
-        "occurrences_per_s": count / median if median else 0.0,
-    }
+            progress(f"recurrence {window}", repetition + 1, REPETITIONS)
+    results: dict[str, dict[str, Any]] = {}
+    for name, count in counts.items():
+        median = statistics.median(times[name])
+        results[name] = {
+            "occurrences": count,
+            "median_s": median,
+            "min_s": min(times[name]),
+            "occurrences_per_s": count / median if median else 0.0,
+        }
+    return results
 
 
 def run_recurrence_benchmark(quick: bool, progress: Progress | None = None) -> dict[str, object]:
@@ -218,12 +227,13 @@ def run_recurrence_benchmark(quick: bool, progress: Progress | None = None) -> d
                 for ruleset, (after, _) in zip(rulesets, bounds, strict=True)
             )
 
-        results = {
-            "calhub": _timed(run_calhub, f"calhub {name}", progress),
-            "calhub_fresh_events": _timed(run_calhub_fresh, f"calhub fresh {name}", progress),
-            "recurring_ical_events": _timed(run_peer, f"recurring-ical-events {name}", progress),
-            "dateutil": _timed(run_dateutil, f"dateutil {name}", progress),
+        actions: dict[str, Callable[[int], int]] = {
+            "calhub": run_calhub,
+            "calhub_fresh_events": run_calhub_fresh,
+            "recurring_ical_events": run_peer,
+            "dateutil": run_dateutil,
         }
+        results = _timed(actions, name, progress)
         counts = {key: value["occurrences"] for key, value in results.items()}
         if len(set(counts.values())) != 1:
             mismatches.append(f"{name}: {counts}")

@@ -26,6 +26,7 @@ work to reach the window raises ``RecurrenceTooExpensive`` (an ``InvalidRecurren
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -110,14 +111,18 @@ def _finish(
 ) -> Expansion:
     added, moved = extras
     if added or moved:
-        seen = {occurrence.start for occurrence in occurrences}
-        for extra in added:
-            if extra.start not in seen:
-                seen.add(extra.start)
-                occurrences.append(extra)
-        occurrences.extend(moved)
+        # The rule's occurrences are sorted already; put the few extras in their places.
         zone = window_start.tzinfo
-        occurrences.sort(key=lambda occurrence: _instant(occurrence.start, zone))
+
+        def key(occurrence: Occurrence) -> datetime:
+            return _instant(occurrence.start, zone)
+
+        for extra in added:
+            at = bisect_left(occurrences, key(extra), key=key)
+            if at == len(occurrences) or key(occurrences[at]) != key(extra):
+                occurrences.insert(at, extra)  # an RDATE on a rule slot is one instance
+        for extra in moved:
+            insort(occurrences, extra, key=key)
     if len(occurrences) <= limit:
         return Expansion(tuple(occurrences))
     rules = "; ".join(series.recurrence.rrules) if series.recurrence else "single event"
@@ -257,7 +262,7 @@ class _TimedPlan(_Plan):
         end = start + self.duration
         if self.fixed_offset or end.utcoffset() == start.utcoffset():
             return end
-        return (start.astimezone(UTC) + self.duration).astimezone(self.zone)
+        return _exact_end(start, self.duration, self.zone)
 
     def run(
         self, window_start: datetime, window_end: datetime, limit: int
@@ -291,7 +296,7 @@ class _TimedPlan(_Plan):
                 continue
             end = start + duration
             if not fixed and end.utcoffset() != start.utcoffset():
-                end = (start.astimezone(UTC) + duration).astimezone(zone)
+                end = _exact_end(start, duration, zone)
             if not (sure_lo <= start < sure_hi) and not _overlaps(
                 start, end, window_start, window_end
             ):
@@ -300,6 +305,14 @@ class _TimedPlan(_Plan):
             if len(found) > limit:
                 break
         return found, self.extras(window_start, window_end)
+
+
+def _exact_end(start: datetime, duration: timedelta, zone: tzinfo | None) -> datetime:
+    """``start`` plus elapsed ``duration`` across an offset change. An end in a repeated hour
+    that reads earlier than the start on the wall clock is given in UTC, because datetimes
+    sharing a tzinfo compare by wall clock."""
+    end = (start.astimezone(UTC) + duration).astimezone(zone)
+    return end if end >= start else end.astimezone(UTC)
 
 
 class _AllDayPlan(_Plan):

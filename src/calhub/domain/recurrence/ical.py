@@ -192,7 +192,13 @@ def _same_kind(start: EventTime, end: EventTime) -> tuple[EventTime, EventTime]:
         end = datetime.combine(end, time(), tzinfo=start.tzinfo)
     elif isinstance(end, datetime) and not isinstance(start, datetime):
         start = datetime.combine(start, time(), tzinfo=end.tzinfo)
-    if end < start:
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        # Datetimes sharing a tzinfo compare by wall clock, ignoring fold: compare instants.
+        if end.astimezone(UTC) < start.astimezone(UTC):
+            start, end = end, start
+        if end < start:  # ends in the repeated hour, reads earlier: keep the instant in UTC
+            end = end.astimezone(UTC)
+    elif end < start:
         start, end = end, start
     return start, end
 
