@@ -26,6 +26,7 @@ work to reach the window raises ``RecurrenceTooExpensive`` (an ``InvalidRecurren
 from __future__ import annotations
 
 import heapq
+from abc import ABC, abstractmethod
 from bisect import bisect_left, insort
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -146,7 +147,7 @@ def _overlaps(start: EventTime, end: EventTime, lo: datetime, hi: datetime) -> b
     return first < hi and last > lo
 
 
-class _Plan:
+class _Plan(ABC):
     """What one expansion needs: the bound rules, the slots to drop, the extra slots."""
 
     zone: tzinfo | None
@@ -180,8 +181,9 @@ class _Plan:
         if not untils or None in untils or any(self.first <= u for u in untils if u):
             self.extra_slots.append(self.first)
 
+    @abstractmethod
     def to_slot(self, value: EventTime) -> datetime:
-        raise NotImplementedError
+        """Implemented by the timed and the all-day plan."""
 
     def is_removed(self, slot: datetime) -> bool:
         return slot in self.removed or (
@@ -222,14 +224,15 @@ class _Plan:
                 )
         return candidates
 
+    @abstractmethod
     def occurrence_times(self, slot: datetime) -> tuple[EventTime, EventTime]:
-        raise NotImplementedError
+        """Implemented by the timed and the all-day plan."""
 
+    @abstractmethod
     def run(
         self, window_start: datetime, window_end: datetime, limit: int
     ) -> tuple[list[Occurrence], tuple[list[Occurrence], list[Occurrence]]]:
         """Rule occurrences in the window (at most ``limit`` + 1), and ``extras``."""
-        raise NotImplementedError
 
 
 def _unique(values: Iterator[datetime]) -> Iterator[datetime]:
