@@ -77,30 +77,12 @@ def expand(
     return _finish(occurrences, extras, window_start, limit, series)
 
 
-# Plans for recently expanded series, by object identity. Events are immutable, so a plan built
-# for the same objects stays right; the entry holds the objects, so their ids cannot be reused.
-_PLANS: dict[int, tuple[Event, tuple[Event, ...], _Plan]] = {}
-_PLANS_KEPT = 4096
-
-
 def _plan_for(series: Event, overrides: Sequence[Event]) -> _Plan:
-    cached = _PLANS.get(id(series))
-    if (
-        cached is not None
-        and cached[0] is series
-        and len(cached[1]) == len(overrides)
-        and all(old is new for old, new in zip(cached[1], overrides, strict=True))
-    ):
-        return cached[2]
-    plan: _Plan
+    # Parsed rules are cached by rule text and start (``bind_rule``); the plan itself is cheap
+    # and built per call, so no decrypted event is kept alive in a process-wide cache.
     if isinstance(series.start, datetime):
-        plan = _TimedPlan(series, overrides)
-    else:
-        plan = _AllDayPlan(series, overrides)
-    if len(_PLANS) >= _PLANS_KEPT:
-        _PLANS.clear()
-    _PLANS[id(series)] = (series, tuple(overrides), plan)
-    return plan
+        return _TimedPlan(series, overrides)
+    return _AllDayPlan(series, overrides)
 
 
 def _finish(
