@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from calhub.storage.crypto.fields import TenantKeys
@@ -15,6 +17,19 @@ T = TypeVar("T")
 
 BATCH_ROWS = 500
 """Rows per multi-row INSERT: well below PostgreSQL's 65,535 bind parameters per statement."""
+
+
+def overlaps_window(
+    start_column: ColumnElement[datetime],
+    end_column: ColumnElement[datetime],
+    start: datetime,
+    end: datetime,
+) -> ColumnElement[bool]:
+    """Rows overlapping [start, end); a zero-length row counts when it starts inside."""
+    return or_(
+        (start_column < end) & (end_column > start),
+        (start_column == end_column) & (start_column >= start) & (start_column < end),
+    )
 
 
 class Scope:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from calhub.domain.events import Event
 from calhub.domain.ids import CalendarId, EventId, TenantId
 from calhub.storage.mappers import event_addresses, event_from_row, event_row_blobs, event_values
-from calhub.storage.repositories.base import Scope, batches
+from calhub.storage.repositories.base import Scope, batches, overlaps_window
 from calhub.storage.tables import event_attendee_index, events, occurrences
 
 _KEPT_ON_UPDATE = {"id", "tenant_id", "calendar_id", "provider_event_id", "created_at"}
@@ -188,10 +188,7 @@ class EventRepository:
                     events.c.tenant_id == tenant_id,
                     events.c.calendar_id == calendar_id,
                     or_(
-                        (events.c.start_at < end) & (events.c.end_at > start),
-                        (events.c.start_at == events.c.end_at)
-                        & (events.c.start_at >= start)
-                        & (events.c.start_at < end),
+                        overlaps_window(events.c.start_at, events.c.end_at, start, end),
                         has_occurrence,
                     ),
                 )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 
 from calhub.domain.events import Event, Occurrence
 from calhub.domain.ids import CalendarId, TenantId
 from calhub.storage.mappers import occurrence_from_row, occurrence_values
-from calhub.storage.repositories.base import Scope, batches
+from calhub.storage.repositories.base import Scope, batches, overlaps_window
 from calhub.storage.tables import events, occurrences
 
 
@@ -59,12 +59,7 @@ class OccurrenceRepository:
             .where(
                 occurrences.c.tenant_id == tenant_id,
                 events.c.tenant_id == tenant_id,
-                or_(
-                    (occurrences.c.start_at < end) & (occurrences.c.end_at > start),
-                    (occurrences.c.start_at == occurrences.c.end_at)
-                    & (occurrences.c.start_at >= start)
-                    & (occurrences.c.start_at < end),
-                ),
+                overlaps_window(occurrences.c.start_at, occurrences.c.end_at, start, end),
             )
             .order_by(occurrences.c.start_at, occurrences.c.id)
         )
