@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from calhub.bootstrap import bootstrap
-from calhub.cli.common import console, load_settings, run_async
+from calhub.bootstrap import Runtime
+from calhub.cli.common import console, run_with_runtime
 from calhub.domain.ids import ApiKeyId, TenantId
 from calhub.services import apikeys, tenants
 from calhub.storage.rotation import KekNotRotatable, rotate_keys
@@ -28,30 +28,26 @@ def _uuid(value: str, what: str) -> uuid.UUID:
 @tenant_app.command("create")
 def tenant_create(name: Annotated[str, typer.Argument(help="Display name of the tenant.")]) -> None:
     """Create a tenant (and its data key); prints its id."""
-    settings = load_settings()
 
-    async def main() -> None:
-        async with bootstrap(settings) as runtime:
-            try:
-                tenant = await tenants.create_tenant(runtime.uow, runtime.clock, name)
-            except tenants.InvalidTenantName as exc:
-                raise typer.BadParameter(str(exc)) from exc
-            typer.echo(str(tenant.id))
+    async def main(runtime: Runtime) -> None:
+        try:
+            tenant = await tenants.create_tenant(runtime.uow, runtime.clock, name)
+        except tenants.InvalidTenantName as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        typer.echo(str(tenant.id))
 
-    run_async(main())
+    run_with_runtime(main)
 
 
 @tenant_app.command("list")
 def tenant_list() -> None:
     """List tenants: id, creation time and name."""
-    settings = load_settings()
 
-    async def main() -> None:
-        async with bootstrap(settings) as runtime:
-            for tenant in await tenants.list_tenants(runtime.uow):
-                typer.echo(f"{tenant.id}\t{tenant.created_at.isoformat()}\t{tenant.name}")
+    async def main(runtime: Runtime) -> None:
+        for tenant in await tenants.list_tenants(runtime.uow):
+            typer.echo(f"{tenant.id}\t{tenant.created_at.isoformat()}\t{tenant.name}")
 
-    run_async(main())
+    run_with_runtime(main)
 
 
 @apikey_app.command("create")
@@ -61,19 +57,17 @@ def apikey_create(
 ) -> None:
     """Issue an API key for a tenant. The key is printed once and stored only as a hash."""
     tenant_id = TenantId(_uuid(tenant, "--tenant"))
-    settings = load_settings()
 
-    async def main() -> None:
-        async with bootstrap(settings) as runtime:
-            try:
-                issued = await apikeys.create_api_key(runtime.uow, runtime.clock, tenant_id, name)
-            except apikeys.UnknownTenant as exc:
-                console.print(f"[red]no tenant {tenant_id}[/red]")
-                raise typer.Exit(1) from exc
-            console.print(f"key id {issued.key.id}; store the key now, it is not shown again:")
-            typer.echo(issued.token)
+    async def main(runtime: Runtime) -> None:
+        try:
+            issued = await apikeys.create_api_key(runtime.uow, runtime.clock, tenant_id, name)
+        except apikeys.UnknownTenant as exc:
+            console.print(f"[red]no tenant {tenant_id}[/red]")
+            raise typer.Exit(1) from exc
+        console.print(f"key id {issued.key.id}; store the key now, it is not shown again:")
+        typer.echo(issued.token)
 
-    run_async(main())
+    run_with_runtime(main)
 
 
 @apikey_app.command("revoke")
@@ -84,16 +78,14 @@ def apikey_revoke(
     """Revoke an API key; requests with it get 401 from then on."""
     tenant_id = TenantId(_uuid(tenant, "--tenant"))
     api_key_id = ApiKeyId(_uuid(key_id, "KEY_ID"))
-    settings = load_settings()
 
-    async def main() -> None:
-        async with bootstrap(settings) as runtime:
-            if not await apikeys.revoke_api_key(runtime.uow, runtime.clock, tenant_id, api_key_id):
-                console.print("[red]no such active key in that tenant[/red]")
-                raise typer.Exit(1)
-            console.print("revoked")
+    async def main(runtime: Runtime) -> None:
+        if not await apikeys.revoke_api_key(runtime.uow, runtime.clock, tenant_id, api_key_id):
+            console.print("[red]no such active key in that tenant[/red]")
+            raise typer.Exit(1)
+        console.print("revoked")
 
-    run_async(main())
+    run_with_runtime(main)
 
 
 @keys_app.command("rotate")
@@ -110,23 +102,21 @@ def keys_rotate(
     ] = False,
 ) -> None:
     """Re-wrap every tenant's data keys under the current key-encryption key."""
-    settings = load_settings()
 
-    async def main() -> None:
-        async with bootstrap(settings) as runtime:
-            try:
-                report = await rotate_keys(
-                    runtime.uow, runtime.clock.now(), new_kek=new_kek, new_data_keys=new_data_keys
-                )
-            except KekNotRotatable as exc:
-                console.print(f"[red]{exc}[/red]")
-                raise typer.Exit(2) from exc
-            console.print(
-                f"key-encryption key version {report.kek_version}: re-wrapped "
-                f"{report.rewrapped} data key(s), {report.created} new data key version(s)"
+    async def main(runtime: Runtime) -> None:
+        try:
+            report = await rotate_keys(
+                runtime.uow, runtime.clock.now(), new_kek=new_kek, new_data_keys=new_data_keys
             )
+        except KekNotRotatable as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        console.print(
+            f"key-encryption key version {report.kek_version}: re-wrapped "
+            f"{report.rewrapped} data key(s), {report.created} new data key version(s)"
+        )
 
-    run_async(main())
+    run_with_runtime(main)
 
 
 def register(app: typer.Typer) -> None:

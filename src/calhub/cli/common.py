@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from calhub.bootstrap import Runtime, bootstrap
 from calhub.logs import configure_logging
 from calhub.settings import Settings
 
 T = TypeVar("T")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True, highlight=False)  # long keys and URLs stay whole
 
 
 def load_settings() -> Settings:
@@ -40,3 +41,14 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     return asyncio.run(coroutine)
+
+
+def run_with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Settings from the environment, a bootstrapped runtime for ``action``, then a clean close."""
+    settings = load_settings()
+
+    async def main() -> T:
+        async with bootstrap(settings) as runtime:
+            return await action(runtime)
+
+    return run_async(main())

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from calhub.api.app import create_app
-from calhub.bootstrap import Runtime, bootstrap, database_url_for
-from calhub.cli.common import console, load_settings, run_async
+from calhub.bootstrap import Runtime, database_url_for
+from calhub.cli.common import console, load_settings, run_async, run_with_runtime
 from calhub.services.apikeys import create_api_key
 from calhub.services.tenants import create_tenant, list_tenants
-from calhub.settings import Settings
 from calhub.storage.migrate import upgrade_to_head
 from calhub.workers.tasks import run_worker
 
 DEMO_TENANT = "Demo Organisation"
 
 
-async def _serve(runtime: Runtime, settings: Settings, with_worker: bool) -> None:
+async def _serve(runtime: Runtime, with_worker: bool) -> None:
+    settings = runtime.settings
     config = uvicorn.Config(
         create_app(settings, runtime),
         host=settings.host,
@@ -50,13 +49,11 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the HTTP API on CALHUB_HOST:CALHUB_PORT."""
-    settings = load_settings()
 
-    async def main() -> None:
-        async with bootstrap(settings) as runtime:
-            await _serve(runtime, settings, with_worker)
+    async def main(runtime: Runtime) -> None:
+        await _serve(runtime, with_worker)
 
-    run_async(main())
+    run_with_runtime(main)
 
 
 def worker(
@@ -66,13 +63,11 @@ def worker(
     ] = None,
 ) -> None:
     """Run a background worker; start as many as you like, on any machine."""
-    settings = load_settings()
 
-    async def main() -> None:
-        async with bootstrap(settings) as runtime:
-            await run_worker(runtime, concurrency or settings.worker_concurrency)
+    async def main(runtime: Runtime) -> None:
+        await run_worker(runtime, concurrency or runtime.settings.worker_concurrency)
 
-    run_async(main())
+    run_with_runtime(main)
 
 
 def migrate() -> None:
@@ -89,27 +84,24 @@ def migrate() -> None:
 
 def demo() -> None:
     """Start calhub with the embedded defaults, a demo tenant and a fresh API key."""
-    settings = load_settings()
 
-    async def main() -> None:
-        async with bootstrap(settings) as runtime:
-            tenants = [t for t in await list_tenants(runtime.uow) if t.name == DEMO_TENANT]
-            tenant = (
-                tenants[0]
-                if tenants
-                else await create_tenant(runtime.uow, runtime.clock, DEMO_TENANT)
-            )
-            issued = await create_api_key(runtime.uow, runtime.clock, tenant.id, "demo")
-            url = f"http://{settings.host}:{settings.port}"
-            say = functools.partial(console.print, soft_wrap=True, highlight=False)
-            say(f"\n[bold]calhub demo[/bold] at {url}")
-            say(f"  tenant   {tenant.name} ({tenant.id})")
-            say(f"  API key  {issued.token}")
-            say(f"  try      curl -H 'Authorization: Bearer {issued.token}' {url}/api/v1/tenant")
-            say(f"  docs     {url}/docs    health {url}/healthz\n")
-            await _serve(runtime, settings, with_worker=True)
+    async def main(runtime: Runtime) -> None:
+        tenants = [t for t in await list_tenants(runtime.uow) if t.name == DEMO_TENANT]
+        tenant = (
+            tenants[0] if tenants else await create_tenant(runtime.uow, runtime.clock, DEMO_TENANT)
+        )
+        issued = await create_api_key(runtime.uow, runtime.clock, tenant.id, "demo")
+        url = f"http://{runtime.settings.host}:{runtime.settings.port}"
+        console.print(f"\n[bold]calhub demo[/bold] at {url}")
+        console.print(f"  tenant   {tenant.name} ({tenant.id})")
+        console.print(f"  API key  {issued.token}")
+        console.print(
+            f"  try      curl -H 'Authorization: Bearer {issued.token}' {url}/api/v1/tenant"
+        )
+        console.print(f"  docs     {url}/docs    health {url}/healthz\n")
+        await _serve(runtime, with_worker=True)
 
-    run_async(main())
+    run_with_runtime(main)
 
 
 def register(app: typer.Typer) -> None:
