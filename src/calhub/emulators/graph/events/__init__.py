@@ -1,0 +1,1 @@
+"""Events, series, calendar views, delta queries, responses and free/busy."""

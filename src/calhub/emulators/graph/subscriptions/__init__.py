@@ -1,0 +1,1 @@
+"""Change-notification subscriptions: handshake, delivery with retries, lifecycle events."""
