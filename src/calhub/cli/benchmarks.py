@@ -45,3 +45,41 @@ def recurrence(
     if output is not None:
         output.write_text(text + "\n")
     typer.echo(text)
+
+
+@app.command("graph-emulator")
+def graph_emulator(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Reduced run (1,000 mailboxes), under a minute.")
+    ] = False,
+    mailboxes: Annotated[
+        int | None,
+        typer.Option(min=1, help="Mailboxes, each with a subscription (default 10,000)."),
+    ] = None,
+    requests: Annotated[
+        int | None, typer.Option(min=2, help="GETs per timed round (default 10,000).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Also write the JSON result to this file.")
+    ] = None,
+) -> None:
+    """Graph emulator: memory per mailbox with a subscription, and GETs per second on one core."""
+    from calhub.cli.bench.graph_emulator import run_graph_emulator_benchmark
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done, total=total)
+
+        result = run_graph_emulator_benchmark(
+            quick=quick, mailboxes=mailboxes, requests=requests, progress=report
+        )
+    text = json.dumps(result, sort_keys=True)
+    if output is not None:
+        output.write_text(text + "\n")
+    typer.echo(text)

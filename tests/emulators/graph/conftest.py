@@ -18,6 +18,7 @@ from calhub.emulators.graph.app import create_app
 from calhub.emulators.graph.clock import EmulatorClock
 from calhub.emulators.graph.seed import load_seed
 from calhub.emulators.graph.state import GraphState
+from tests.emulators.graph.csdl import check_response
 from tests.emulators.graph.seeds import APP_ID, CONTOSO, contoso_seed
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
@@ -37,8 +38,9 @@ def graph_state(clock: EmulatorClock) -> GraphState:
 
 
 @pytest.fixture
-def graph_app(graph_state: GraphState) -> FastAPI:
-    return create_app(graph_state)
+async def graph_app(graph_state: GraphState) -> AsyncIterator[FastAPI]:
+    yield create_app(graph_state)
+    await graph_state.subscriptions.close()  # stops delivery tasks the test may have started
 
 
 def token_for(state: GraphState, tenant_id: str = CONTOSO, client_id: str = APP_ID) -> str:
@@ -48,12 +50,14 @@ def token_for(state: GraphState, tenant_id: str = CONTOSO, client_id: str = APP_
 
 @pytest.fixture
 async def graph(graph_app: FastAPI, graph_state: GraphState) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on ``/v1.0`` with Contoso's app token."""
+    """A client on ``/v1.0`` with Contoso's app token; every response it sees must match the
+    CSDL (``csdl.check_response``), so each test also checks the shapes it touches."""
     headers = {"Authorization": f"Bearer {token_for(graph_state)}"}
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=graph_app),
         base_url=f"{BASE_URL}/v1.0",
         headers=headers,
+        event_hooks={"response": [check_response]},
     ) as client:
         yield client
 

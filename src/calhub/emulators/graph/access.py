@@ -114,6 +114,11 @@ def require_consent(caller: Caller) -> None:
         )
 
 
+async def current_state(request: Request) -> GraphState:
+    """``graph_state`` as a dependency; async, so FastAPI does not hop to a worker thread."""
+    return graph_state(request)
+
+
 async def current_caller(request: Request) -> Caller:
     return verify_token(graph_state(request), request.headers.get("authorization"))
 
@@ -126,7 +131,7 @@ async def current_mailbox(
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
 MailboxDep = Annotated[Mailbox, Depends(current_mailbox)]
-StateDep = Annotated[GraphState, Depends(graph_state)]
+StateDep = Annotated[GraphState, Depends(current_state)]
 
 
 def _unauthenticated(message: str) -> GraphError:

@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,12 +40,19 @@ _DIAGNOSTIC = json.dumps(
 def create_app(
     state: GraphState | None = None,
     clock: EmulatorClock | None = None,
+    notification_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """The emulator app over ``state`` (a fresh empty one if not given)."""
+    """The emulator app over ``state`` (a fresh empty one if not given).
+
+    ``notification_transport`` carries validation handshakes and notifications (e.g. an
+    ``httpx.ASGITransport`` into an in-process receiver); by default they go over the network.
+    """
     if state is None:
         state = GraphState(clock)
     elif clock is not None:
         state.clock = clock
+    if notification_transport is not None:
+        state.subscriptions.transport = notification_transport
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -26,8 +26,8 @@ class EmulatorClock:
         self._frozen: datetime | None = None
         if start is not None:
             self.set(start)
-        if frozen:
-            self._frozen = self.now()
+        if frozen:  # exactly ``start``: the offset alone would drift by the time set() took
+            self._frozen = self.now() if start is None else start.astimezone(UTC)
 
     def now(self) -> datetime:
         if self._frozen is not None:

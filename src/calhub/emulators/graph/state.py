@@ -134,8 +134,9 @@ class GraphState:
         self.tenants: dict[str, Tenant] = {}
         self.faults = Faults()
         self.events = EventStore()
-        self.subscriptions = SubscriptionStore()
         self._listeners: list[ChangeListener] = []
+        self.subscriptions = SubscriptionStore(self)
+        self.add_change_listener(self.subscriptions.on_change)
 
     def reset(self) -> None:
         self.tenants.clear()
