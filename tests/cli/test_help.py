@@ -26,7 +26,8 @@ def test_the_expected_commands_exist() -> None:
     names = {" ".join(path) for path in COMMANDS}
     for expected in (
         "serve", "worker", "migrate", "demo", "tenant create", "tenant list",
-        "apikey create", "apikey revoke", "keys rotate", "bench recurrence", "version",
+        "apikey create", "apikey revoke", "keys rotate", "bench recurrence", "bench graph-emulator",
+        "emulate graph", "version",
     ):  # fmt: skip
         assert expected in names
 
