@@ -1,0 +1,178 @@
+"""What the sync engine needs from any calendar provider, and the one error tree they all raise.
+
+Error tree (every provider translates its foreign errors into these, ``raise ... from exc``)::
+
+    ProviderError
+    ├── ConsentRevoked       the organisation withdrew consent or deleted the app: stop, purge
+    ├── CredentialsRejected  the app's own secret or certificate is wrong or expired
+    ├── AuthExpired          an access token was refused; get a new one and retry once
+    ├── MailboxOutOfScope    this mailbox is closed to the app (access policy, no mailbox)
+    ├── NotFound             the item or subscription does not exist (any more)
+    ├── CursorInvalid        the sync cursor expired: resync the window from scratch
+    ├── RateLimited          slow down for ``retry_after`` seconds
+    ├── Transient            5xx, timeouts, dropped connections: retry with backoff
+    └── InvalidResponse      a payload that cannot be read; reported, never crashes a sync
+
+Code outside a provider package asks ``Capabilities``, never which provider it is talking to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from calhub.domain.calendars import CalendarKind
+from calhub.domain.sync.changes import Change
+
+
+class ProviderError(Exception):
+    """Base of every provider failure."""
+
+
+class ConsentRevoked(ProviderError):
+    pass
+
+
+class CredentialsRejected(ProviderError):
+    pass
+
+
+class AuthExpired(ProviderError):
+    pass
+
+
+class MailboxOutOfScope(ProviderError):
+    def __init__(self, mailbox: str, reason: str) -> None:
+        super().__init__(f"{mailbox}: {reason}")
+        self.mailbox = mailbox
+        self.reason = reason
+
+
+class NotFound(ProviderError):
+    pass
+
+
+class CursorInvalid(ProviderError):
+    pass
+
+
+class RateLimited(ProviderError):
+    def __init__(self, retry_after: float, message: str = "rate limited") -> None:
+        super().__init__(f"{message} (retry after {retry_after:g} s)")
+        self.retry_after = retry_after
+
+
+class Transient(ProviderError):
+    pass
+
+
+class InvalidResponse(ProviderError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    delta_sync: bool
+    push_notifications: bool
+    rooms_directory: bool
+    batch_requests: bool
+    max_subscription_lifetime: timedelta
+    max_requests_in_flight_per_mailbox: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomDetails:
+    capacity: int | None = None
+    building: str | None = None
+    floor_number: int | None = None
+    floor_label: str | None = None
+    bookable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredCalendar:
+    """A calendar the connection can reach: a user's mailbox calendar or a room's."""
+
+    provider_calendar_id: str  # the mailbox's object id
+    owner_email: str
+    name: str
+    kind: CalendarKind
+    room: RoomDetails | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarRef:
+    """Which calendar to talk about: its mailbox, and its calendar id when not the default."""
+
+    owner: str  # mailbox object id or address
+    calendar_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """One page of changes; exactly one of ``next_page`` and ``cursor`` is set: more pages to
+    read, or the round is complete and ``cursor`` is what the next round starts from."""
+
+    changes: Sequence[Change]
+    next_page: str | None = None
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionInfo:
+    id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionCheck:
+    """One line of a connection check, in words an admin understands."""
+
+    permission: str  # e.g. "Calendars.ReadWrite"
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: datetime
+    end: datetime
+
+
+class CalendarProvider(Protocol):
+    """One authorised connection to one organisation's calendars."""
+
+    capabilities: Capabilities
+
+    async def discover_calendars(
+        self, *, mailboxes: Sequence[str] | None = None
+    ) -> list[DiscoveredCalendar]:
+        """In-scope user mailboxes (all, or the named ones) and every room."""
+        ...
+
+    def changes(
+        self, calendar: CalendarRef, *, cursor: str | None, window: Window
+    ) -> AsyncIterator[ChangePage]:
+        """A full round: from ``cursor``, or everything in ``window`` when ``cursor`` is None.
+        Raises ``CursorInvalid`` when the cursor has expired."""
+        ...
+
+    async def subscribe(
+        self,
+        calendar: CalendarRef,
+        *,
+        notification_url: str,
+        lifecycle_url: str | None,
+        client_state: str,
+        expires_at: datetime,
+    ) -> SubscriptionInfo: ...
+
+    async def renew(self, subscription_id: str, *, expires_at: datetime) -> SubscriptionInfo: ...
+
+    async def unsubscribe(self, subscription_id: str) -> None: ...
+
+    async def verify(self, mailbox: str) -> list[PermissionCheck]: ...
+
+    async def close(self) -> None: ...
