@@ -18,6 +18,7 @@ ConnectionId = NewType("ConnectionId", uuid.UUID)
 CalendarId = NewType("CalendarId", uuid.UUID)
 EventId = NewType("EventId", uuid.UUID)
 OccurrenceId = NewType("OccurrenceId", uuid.UUID)
+SubscriptionId = NewType("SubscriptionId", uuid.UUID)
 
 
 def new_id(now: datetime) -> uuid.UUID:

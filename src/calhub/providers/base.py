@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from calhub.domain.calendars import CalendarKind
+from calhub.domain.calendars import CalendarKind, RoomDetails
 from calhub.domain.sync.changes import Change
 
 
@@ -83,23 +83,15 @@ class Capabilities:
 
 
 @dataclass(frozen=True, slots=True)
-class RoomDetails:
-    capacity: int | None = None
-    building: str | None = None
-    floor_number: int | None = None
-    floor_label: str | None = None
-    bookable: bool = True
-
-
-@dataclass(frozen=True, slots=True)
 class DiscoveredCalendar:
     """A calendar the connection can reach: a user's mailbox calendar or a room's."""
 
-    provider_calendar_id: str  # the mailbox's object id
+    provider_calendar_id: str  # the mailbox's object id (its address where no id is known)
     owner_email: str
     name: str
     kind: CalendarKind
     room: RoomDetails | None = None
+    out_of_scope: str | None = None  # why the app may not read this mailbox, in words
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +105,13 @@ class CalendarRef:
 @dataclass(frozen=True, slots=True)
 class ChangePage:
     """One page of changes; exactly one of ``next_page`` and ``cursor`` is set: more pages to
-    read, or the round is complete and ``cursor`` is what the next round starts from."""
+    read, or the round is complete and ``cursor`` is what the next round starts from.
+    ``problems`` names items of the page that could not be read (left out of ``changes``)."""
 
     changes: Sequence[Change]
     next_page: str | None = None
     cursor: str | None = None
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

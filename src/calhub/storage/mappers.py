@@ -20,10 +20,16 @@ from sqlalchemy import Row
 from calhub.domain.calendars import (
     Calendar,
     CalendarKind,
+    CalendarSyncStatus,
     Connection,
     ConnectionStatus,
+    MailboxScope,
     ProviderKind,
+    RoomDetails,
+    ScopeKind,
     Secret,
+    Subscription,
+    SubscriptionStatus,
 )
 from calhub.domain.events import (
     Attendee,
@@ -35,7 +41,14 @@ from calhub.domain.events import (
     ResponseStatus,
     ShowAs,
 )
-from calhub.domain.ids import ApiKeyId, CalendarId, ConnectionId, EventId, TenantId
+from calhub.domain.ids import (
+    ApiKeyId,
+    CalendarId,
+    ConnectionId,
+    EventId,
+    SubscriptionId,
+    TenantId,
+)
 from calhub.domain.tenants import ApiKey, Tenant
 from calhub.storage.crypto.fields import TenantKeys
 
@@ -111,6 +124,21 @@ def api_key_from_row(row: Row[Any]) -> ApiKey:
 # --- connections and calendars --------------------------------------------------------------
 
 
+def scope_json(scope: MailboxScope) -> str:
+    return json.dumps(
+        {"kind": scope.kind.value, "mailboxes": list(scope.mailboxes), "group_id": scope.group_id}
+    )
+
+
+def _scope_from_json(text: str) -> MailboxScope:
+    data = json.loads(text)
+    return MailboxScope(
+        kind=ScopeKind(data["kind"]),
+        mailboxes=tuple(data["mailboxes"]),
+        group_id=data["group_id"],
+    )
+
+
 def connection_values(connection: Connection, keys: TenantKeys) -> Values:
     return {
         "id": connection.id,
@@ -126,6 +154,11 @@ def connection_values(connection: Connection, keys: TenantKeys) -> Values:
         "settings": dict(connection.settings),
         "created_at": connection.created_at,
         "updated_at": connection.updated_at,
+        "provider_tenant_id": connection.provider_tenant_id,
+        "scope": keys.seal(
+            scope_json(connection.scope), table="connections", column="scope", row_id=connection.id
+        ).blob,
+        "consented_at": connection.consented_at,
     }
 
 
@@ -141,6 +174,13 @@ def connection_from_row(row: Row[Any], keys: TenantKeys) -> Connection:
         settings=row.settings,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        provider_tenant_id=row.provider_tenant_id,
+        scope=MailboxScope()
+        if row.scope is None
+        else _scope_from_json(
+            keys.open(row.scope, table="connections", column="scope", row_id=row.id)
+        ),
+        consented_at=row.consented_at,
     )
 
 
@@ -164,7 +204,33 @@ def calendar_values(calendar: Calendar, keys: TenantKeys) -> Values:
         "created_at": calendar.created_at,
         "updated_at": calendar.updated_at,
         "last_synced_at": calendar.last_synced_at,
+        **room_values(calendar.room),
+        "missing_since": calendar.missing_since,
+        "out_of_scope_reason": calendar.out_of_scope_reason,
+        "out_of_scope_since": calendar.out_of_scope_since,
     }
+
+
+def room_values(room: RoomDetails | None) -> Values:
+    return {
+        "room_capacity": None if room is None else room.capacity,
+        "room_building": None if room is None else room.building,
+        "room_floor_number": None if room is None else room.floor_number,
+        "room_floor_label": None if room is None else room.floor_label,
+        "room_bookable": None if room is None else room.bookable,
+    }
+
+
+def _room_from_row(row: Row[Any]) -> RoomDetails | None:
+    if row.room_bookable is None:
+        return None
+    return RoomDetails(
+        capacity=row.room_capacity,
+        building=row.room_building,
+        floor_number=row.room_floor_number,
+        floor_label=row.room_floor_label,
+        bookable=row.room_bookable,
+    )
 
 
 def calendar_from_row(row: Row[Any], keys: TenantKeys) -> Calendar:
@@ -183,6 +249,68 @@ def calendar_from_row(row: Row[Any], keys: TenantKeys) -> Calendar:
         updated_at=row.updated_at,
         sync_cursor=None if row.sync_cursor is None else open_("sync_cursor"),
         last_synced_at=row.last_synced_at,
+        room=_room_from_row(row),
+        missing_since=row.missing_since,
+        out_of_scope_reason=row.out_of_scope_reason,
+        out_of_scope_since=row.out_of_scope_since,
+    )
+
+
+def sync_status_from_row(row: Row[Any]) -> CalendarSyncStatus:
+    return CalendarSyncStatus(
+        calendar_id=CalendarId(row.id),
+        tenant_id=TenantId(row.tenant_id),
+        connection_id=ConnectionId(row.connection_id),
+        kind=CalendarKind(row.kind),
+        last_synced_at=row.last_synced_at,
+        last_full_sync_at=row.last_full_sync_at,
+        last_notification_at=row.last_notification_at,
+        last_change_seen_at=row.last_change_seen_at,
+        lag_seconds=row.sync_lag_seconds,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
+        consecutive_failures=row.consecutive_failures,
+        missing_since=row.missing_since,
+        out_of_scope_reason=row.out_of_scope_reason,
+    )
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+def subscription_values(subscription: Subscription, keys: TenantKeys, state_hash: bytes) -> Values:
+    return {
+        "id": subscription.id,
+        "tenant_id": subscription.tenant_id,
+        "calendar_id": subscription.calendar_id,
+        "provider_subscription_id": subscription.provider_subscription_id,
+        "client_state": keys.seal(
+            subscription.client_state.reveal(),
+            table="subscriptions",
+            column="client_state",
+            row_id=subscription.id,
+        ).blob,
+        "client_state_hash": state_hash,
+        "status": subscription.status.value,
+        "expires_at": subscription.expires_at,
+        "created_at": subscription.created_at,
+        "renewed_at": subscription.renewed_at,
+    }
+
+
+def subscription_from_row(row: Row[Any], keys: TenantKeys) -> Subscription:
+    return Subscription(
+        id=SubscriptionId(row.id),
+        tenant_id=TenantId(row.tenant_id),
+        calendar_id=CalendarId(row.calendar_id),
+        provider_subscription_id=row.provider_subscription_id,
+        client_state=Secret(
+            keys.open(row.client_state, table="subscriptions", column="client_state", row_id=row.id)
+        ),
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        renewed_at=row.renewed_at,
+        status=SubscriptionStatus(row.status),
     )
 
 

@@ -3,7 +3,9 @@
 Every tenant-owned table carries ``tenant_id NOT NULL`` with a foreign key to ``tenants``, and
 child tables reference their parent by ``(tenant_id, id)`` so a row can never point into another
 tenant. Columns of type ``bytea`` named like content (``subject``, ``owner_email``, ...) hold
-ciphertext from ``calhub.storage.crypto``; ``*_index`` columns hold blind indexes.
+ciphertext from ``calhub.storage.crypto``; ``*_index`` columns hold blind indexes; ``*_hash``
+columns hold SHA-256 digests of random secrets (consent states, subscription client states),
+looked up before a tenant is known.
 A test compares this metadata with the migrated database, so the two cannot drift apart.
 """
 
@@ -15,6 +17,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -96,6 +99,10 @@ connections = Table(
     Column("settings", JSONB, nullable=False),
     Column("created_at", _TS, nullable=False),
     Column("updated_at", _TS, nullable=False),
+    Column("provider_tenant_id", Text),
+    Column("scope", LargeBinary),
+    Column("token_cache", LargeBinary),
+    Column("consented_at", _TS),
     _tenant_fk(),
     UniqueConstraint("tenant_id", "id"),
 )
@@ -116,6 +123,21 @@ calendars = Table(
     Column("created_at", _TS, nullable=False),
     Column("updated_at", _TS, nullable=False),
     Column("last_synced_at", _TS),
+    Column("room_capacity", Integer),
+    Column("room_building", Text),
+    Column("room_floor_number", Integer),
+    Column("room_floor_label", Text),
+    Column("room_bookable", Boolean),
+    Column("missing_since", _TS),
+    Column("out_of_scope_reason", Text),
+    Column("out_of_scope_since", _TS),
+    Column("last_full_sync_at", _TS),
+    Column("last_notification_at", _TS),
+    Column("last_change_seen_at", _TS),
+    Column("sync_lag_seconds", Double),
+    Column("last_error", Text),
+    Column("last_error_at", _TS),
+    Column("consecutive_failures", Integer, nullable=False, server_default=text("0")),
     _tenant_fk(),
     ForeignKeyConstraint(
         ["tenant_id", "connection_id"],
@@ -213,4 +235,89 @@ task_effects = Table(
     Column("payload", JSONB, nullable=False),
     Column("created_at", _TS, nullable=False),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+consent_states = Table(
+    "consent_states",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("connection_id", UUID(as_uuid=True), nullable=False),
+    Column("state_hash", LargeBinary, nullable=False, unique=True),
+    Column("created_at", _TS, nullable=False),
+    Column("expires_at", _TS, nullable=False),
+    Column("used_at", _TS),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "connection_id"],
+        ["connections.tenant_id", "connections.id"],
+        ondelete="CASCADE",
+    ),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("calendar_id", UUID(as_uuid=True), nullable=False, unique=True),
+    Column("provider_subscription_id", Text, nullable=False, unique=True),
+    Column("client_state", LargeBinary, nullable=False),
+    Column("client_state_hash", LargeBinary, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("expires_at", _TS, nullable=False, index=True),
+    Column("created_at", _TS, nullable=False),
+    Column("renewed_at", _TS),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "calendar_id"], ["calendars.tenant_id", "calendars.id"], ondelete="CASCADE"
+    ),
+    UniqueConstraint("tenant_id", "id"),
+)
+
+notification_inbox = Table(
+    "notification_inbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("calendar_id", UUID(as_uuid=True), nullable=False),
+    Column("subscription_id", UUID(as_uuid=True), nullable=False),
+    Column("change_type", Text, nullable=False),
+    Column("resource_id", Text, nullable=False),
+    Column("dedupe_key", LargeBinary, nullable=False),
+    Column("received_at", _TS, nullable=False),
+    Column("processed_at", _TS),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "subscription_id"],
+        ["subscriptions.tenant_id", "subscriptions.id"],
+        ondelete="CASCADE",
+    ),
+    UniqueConstraint(
+        "subscription_id",
+        "resource_id",
+        "change_type",
+        "dedupe_key",
+        name="uq_notification_inbox_dedupe",
+    ),
+    Index(
+        "ix_notification_inbox_pending",
+        "calendar_id",
+        "id",
+        postgresql_where=text("processed_at IS NULL"),
+    ),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("delivered_at", _TS),
+    _tenant_fk(),
+    Index("ix_outbox_tenant_id_id", "tenant_id", "id"),
+    Index("ix_outbox_undelivered", "id", postgresql_where=text("delivered_at IS NULL")),
 )

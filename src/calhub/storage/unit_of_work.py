@@ -21,10 +21,16 @@ from calhub.storage.repositories import (
     ApiKeyRepository,
     CalendarRepository,
     ConnectionRepository,
+    ConsentStateRepository,
     DataKeyRepository,
     EventRepository,
+    MirrorRepository,
+    NotificationInbox,
     OccurrenceRepository,
+    OutboxRepository,
     Scope,
+    SubscriptionRepository,
+    SyncStatusRepository,
     TaskEffectRepository,
     TenantRepository,
 )
@@ -39,6 +45,12 @@ class UnitOfWork:
     occurrences: OccurrenceRepository
     task_effects: TaskEffectRepository
     data_keys: DataKeyRepository
+    consent_states: ConsentStateRepository
+    subscriptions: SubscriptionRepository
+    notifications: NotificationInbox
+    outbox: OutboxRepository
+    sync_status: SyncStatusRepository
+    mirror: MirrorRepository
 
     def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
         self._engine = engine
@@ -63,6 +75,12 @@ class UnitOfWork:
         self.occurrences = OccurrenceRepository(scope)
         self.task_effects = TaskEffectRepository(scope)
         self.data_keys = DataKeyRepository(scope)
+        self.consent_states = ConsentStateRepository(scope)
+        self.subscriptions = SubscriptionRepository(scope)
+        self.notifications = NotificationInbox(scope)
+        self.outbox = OutboxRepository(scope)
+        self.sync_status = SyncStatusRepository(scope)
+        self.mirror = MirrorRepository(self.events, self.occurrences)
         return self
 
     async def __aexit__(

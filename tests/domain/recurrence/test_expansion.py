@@ -258,6 +258,17 @@ def test_a_counted_rule_too_expensive_to_walk_is_an_error() -> None:
     assert time.perf_counter() - began < 5
 
 
+def test_a_count_running_past_the_year_9999_is_an_invalid_recurrence() -> None:
+    with pytest.raises(InvalidRecurrence, match="last representable date"):
+        expand(
+            series(utc(2026, 1, 1), utc(2026, 1, 1), "FREQ=DAILY;COUNT=400000000"),
+            (),
+            utc(2026, 1, 1),
+            utc(2026, 2, 1),
+            limit=10,
+        )
+
+
 def test_a_garbage_rule_is_an_invalid_recurrence() -> None:
     with pytest.raises(InvalidRecurrence):
         expand(

@@ -7,40 +7,17 @@ Contoso already in its headers, so tests read like calls against Graph itself.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from calhub.emulators.graph.access import mint_token
-from calhub.emulators.graph.app import create_app
-from calhub.emulators.graph.clock import EmulatorClock
-from calhub.emulators.graph.seed import load_seed
 from calhub.emulators.graph.state import GraphState
 from tests.emulators.graph.csdl import check_response
-from tests.emulators.graph.seeds import APP_ID, CONTOSO, contoso_seed
+from tests.emulators.graph.seeds import APP_ID, CONTOSO
 
-START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
 BASE_URL = "http://graph.emu.test"
-
-
-@pytest.fixture
-def clock() -> EmulatorClock:
-    return EmulatorClock(START, frozen=True)
-
-
-@pytest.fixture
-def graph_state(clock: EmulatorClock) -> GraphState:
-    state = GraphState(clock, seed=1234)
-    load_seed(state, contoso_seed())
-    return state
-
-
-@pytest.fixture
-async def graph_app(graph_state: GraphState) -> AsyncIterator[FastAPI]:
-    yield create_app(graph_state)
-    await graph_state.subscriptions.close()  # stops delivery tasks the test may have started
 
 
 def token_for(state: GraphState, tenant_id: str = CONTOSO, client_id: str = APP_ID) -> str:

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from calhub.emulators.graph.state import GraphState
-from tests.emulators.graph.conftest import START
 from tests.emulators.graph.csdl import (
     check_response,
     error_problems,
@@ -22,6 +21,7 @@ from tests.emulators.graph.csdl import (
     validate,
     validate_collection,
 )
+from tests.emulators.graph.fixtures import START
 from tests.emulators.graph.seeds import ADELE, ROOM_100
 
 WINDOW = {"startDateTime": "2026-03-01T00:00:00Z", "endDateTime": "2026-03-15T00:00:00Z"}

@@ -20,7 +20,8 @@ from fastapi import FastAPI
 
 from calhub.emulators.graph.identity import advertise_authority
 from calhub.emulators.graph.state import App, GraphState
-from tests.emulators.graph.conftest import BASE_URL, START
+from tests.emulators.graph.conftest import BASE_URL
+from tests.emulators.graph.fixtures import START
 from tests.emulators.graph.seeds import APP_ID, APP_SECRET, CONTOSO, FABRIKAM
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"

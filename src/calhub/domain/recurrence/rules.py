@@ -311,6 +311,9 @@ def _bind(text: str, start: datetime, zone: tzinfo | None, all_day: bool) -> Bou
 def bind_rule(text: str, start: datetime | date) -> BoundRule:
     """Parse RRULE ``text`` and bind it to a series start (aware datetime, or a date for an
     all-day series). Cached; raises ``InvalidRecurrence``."""
-    if isinstance(start, datetime):
-        return _bind(text, start.replace(microsecond=0), start.tzinfo, False)
-    return _bind(text, _midnight(start, UTC), UTC, True)
+    try:
+        if isinstance(start, datetime):
+            return _bind(text, start.replace(microsecond=0), start.tzinfo, False)
+        return _bind(text, _midnight(start, UTC), UTC, True)
+    except OverflowError as exc:  # a COUNT that runs past the year 9999
+        raise InvalidRecurrence(f"RRULE {text} runs past the last representable date") from exc

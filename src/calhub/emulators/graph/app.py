@@ -23,6 +23,7 @@ from calhub.emulators.graph import (
     identity,
     mailbox_settings,
     places,
+    users,
 )
 from calhub.emulators.graph.clock import EmulatorClock
 from calhub.emulators.graph.errors import install_error_handlers
@@ -77,6 +78,7 @@ def create_app(
         subscription_routes.router,
         places.router,
         mailbox_settings.router,
+        users.router,
     ):
         app.include_router(router)
     app.add_middleware(FaultMiddleware)

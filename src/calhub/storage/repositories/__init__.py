@@ -2,27 +2,66 @@
 
 Each repository is built by the ``UnitOfWork`` around its connection; every method that reads or
 writes tenant data takes ``tenant_id`` and filters by it (the one exception is
-``ApiKeyRepository.get``/``mark_used``, which authentication calls before a tenant is known).
+``ApiKeyRepository.get``/``mark_used``, which authentication calls before a tenant is known,
+and the cross-tenant queries of periodic jobs and intake: ``ConsentStateRepository.consume``,
+``SubscriptionRepository.for_intake``/``due_for_renewal``, ``NotificationInbox.add_many``/
+``prune_processed``, ``OutboxRepository.undelivered``/``mark_delivered`` and the
+``SyncStatusRepository`` safety-net queries).
 """
 
 from calhub.storage.repositories.api_keys import ApiKeyRepository
 from calhub.storage.repositories.base import Scope
 from calhub.storage.repositories.calendars import CalendarRepository
 from calhub.storage.repositories.connections import ConnectionRepository
+from calhub.storage.repositories.consent_states import (
+    ConsentStateAccepted,
+    ConsentStateRejected,
+    ConsentStateRepository,
+)
 from calhub.storage.repositories.data_keys import DataKeyRepository
 from calhub.storage.repositories.events import EventRepository
+from calhub.storage.repositories.mirror import (
+    AppliedPlan,
+    MirrorRepository,
+    MirrorSnapshot,
+    StalePlan,
+)
+from calhub.storage.repositories.notifications import (
+    InboxNotification,
+    NotificationInbox,
+    PendingNotifications,
+)
 from calhub.storage.repositories.occurrences import OccurrenceRepository
+from calhub.storage.repositories.outbox import OutboxEvent, OutboxRepository
+from calhub.storage.repositories.subscriptions import IntakeSubscription, SubscriptionRepository
+from calhub.storage.repositories.sync_status import DueCalendar, SyncStatusRepository
 from calhub.storage.repositories.task_effects import TaskEffect, TaskEffectRepository
 from calhub.storage.repositories.tenants import TenantRepository
 
 __all__ = [
     "ApiKeyRepository",
+    "AppliedPlan",
     "CalendarRepository",
     "ConnectionRepository",
+    "ConsentStateAccepted",
+    "ConsentStateRejected",
+    "ConsentStateRepository",
     "DataKeyRepository",
+    "DueCalendar",
     "EventRepository",
+    "InboxNotification",
+    "IntakeSubscription",
+    "MirrorRepository",
+    "MirrorSnapshot",
+    "NotificationInbox",
     "OccurrenceRepository",
+    "OutboxEvent",
+    "OutboxRepository",
+    "PendingNotifications",
     "Scope",
+    "StalePlan",
+    "SubscriptionRepository",
+    "SyncStatusRepository",
     "TaskEffect",
     "TaskEffectRepository",
     "TenantRepository",

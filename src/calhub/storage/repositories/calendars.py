@@ -1,20 +1,44 @@
-"""Calendars: owner address and provider id are sealed and found through blind indexes."""
+"""Calendars: owner address and provider id are sealed and found through blind indexes.
+
+Discovery (``upsert_discovered``) inserts new calendars and refreshes known ones by
+(connection, provider calendar id), keeping their ids, history and sync state; a calendar that
+discovery no longer finds is marked (``mark_missing``), never deleted. A mailbox the provider
+refuses is marked out of scope with the reason. Sync progress lives in the same rows but is
+read and written by ``SyncStatusRepository``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
+from sqlalchemy.dialects.postgresql import insert
 
 from calhub.domain.calendars import Calendar, CalendarKind
 from calhub.domain.ids import CalendarId, ConnectionId, TenantId
 from calhub.storage.mappers import calendar_from_row, calendar_values
-from calhub.storage.repositories.base import Scope
+from calhub.storage.repositories.base import Scope, batches
 from calhub.storage.tables import calendars
 
 _SEALED = ("provider_calendar_id", "owner_email", "name", "sync_cursor")
+_REFRESHED_BY_DISCOVERY = (
+    "provider_calendar_id",
+    "kind",
+    "owner_email",
+    "owner_email_index",
+    "name",
+    "room_capacity",
+    "room_building",
+    "room_floor_number",
+    "room_floor_label",
+    "room_bookable",
+    "missing_since",
+    "updated_at",
+)
+_MAX_ATTEMPTS = 3
 
 
 class CalendarRepository:
@@ -128,6 +152,123 @@ class CalendarRepository:
         result = await self._scope.conn.execute(
             delete(calendars)
             .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
+            .returning(calendars.c.id)
+        )
+        return result.first() is not None
+
+    async def upsert_discovered(
+        self,
+        tenant_id: TenantId,
+        connection_id: ConnectionId,
+        found: Sequence[Calendar],
+        now: datetime,
+    ) -> Sequence[Calendar]:
+        """Insert calendars discovery found for the first time, refresh the names, owners and
+        room details of known ones (which are no longer missing); returns the stored calendars.
+
+        Known calendars keep their id, sync cursor, sync state and scope state."""
+        if any(c.tenant_id != tenant_id or c.connection_id != connection_id for c in found):
+            raise ValueError("discovered calendars must belong to the tenant and connection")
+        unique = list({c.provider_calendar_id: c for c in found}.values())
+        stored: list[Calendar] = []
+        for chunk in batches(unique):
+            stored.extend(await self._upsert_chunk(tenant_id, connection_id, chunk, now))
+        return stored
+
+    async def _upsert_chunk(
+        self,
+        tenant_id: TenantId,
+        connection_id: ConnectionId,
+        chunk: Sequence[Calendar],
+        now: datetime,
+    ) -> Sequence[Calendar]:
+        keys = await self._scope.keys(tenant_id)
+        pending, done = list(chunk), list[Calendar]()
+        for _ in range(_MAX_ATTEMPTS):
+            index = {keys.lookup_index("calendar", c.provider_calendar_id): c for c in pending}
+            known = await self._scope.conn.execute(
+                select(calendars.c.provider_calendar_index, calendars.c.id).where(
+                    calendars.c.tenant_id == tenant_id,
+                    calendars.c.connection_id == connection_id,
+                    calendars.c.provider_calendar_index.in_(list(index)),
+                )
+            )
+            ids = {bytes(row.provider_calendar_index): row.id for row in known}
+            pending = [
+                dataclasses.replace(c, id=CalendarId(ids.get(key, c.id)), missing_since=None)
+                for key, c in index.items()
+            ]
+            values = insert(calendars).values(
+                [calendar_values(c, keys) | {"updated_at": now} for c in pending]
+            )
+            statement = values.on_conflict_do_update(
+                index_elements=[calendars.c.connection_id, calendars.c.provider_calendar_index],
+                set_={name: values.excluded[name] for name in _REFRESHED_BY_DISCOVERY},
+                # Ciphertexts are bound to the row id: a row that won a concurrent insert
+                # under another id is sealed again with that id on the next attempt.
+                where=(calendars.c.id == values.excluded.id),
+            ).returning(*calendars.columns)
+            rows = (await self._scope.conn.execute(statement)).all()
+            done.extend(await self._decode(tenant_id, rows))
+            written = {row.id for row in rows}
+            pending = [c for c in pending if c.id not in written]
+            if not pending:
+                return done
+        raise RuntimeError("calendars kept changing identity while being stored")
+
+    async def mark_missing(
+        self,
+        tenant_id: TenantId,
+        connection_id: ConnectionId,
+        kind: CalendarKind,
+        present: Collection[CalendarId],
+        now: datetime,
+    ) -> Sequence[CalendarId]:
+        """Mark the connection's calendars of ``kind`` not in ``present`` as missing since
+        ``now`` (those already missing keep their date); returns the newly marked ids."""
+        result = await self._scope.conn.execute(
+            update(calendars)
+            .where(
+                calendars.c.tenant_id == tenant_id,
+                calendars.c.connection_id == connection_id,
+                calendars.c.kind == kind.value,
+                calendars.c.missing_since.is_(None),
+                calendars.c.id.not_in(list(present)),
+            )
+            .values(missing_since=now, updated_at=now)
+            .returning(calendars.c.id)
+        )
+        return sorted(CalendarId(row.id) for row in result)
+
+    async def mark_out_of_scope(
+        self, tenant_id: TenantId, calendar_id: CalendarId, reason: str, now: datetime
+    ) -> bool:
+        """The provider refused this mailbox at ``now`` (``reason`` in words, no personal
+        data). Quiet-calendar passes skip it; the full reconciliation retries it a day after
+        the latest refusal (``SyncStatusRepository``), so it is never retried hot."""
+        result = await self._scope.conn.execute(
+            update(calendars)
+            .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
+            .values(
+                out_of_scope_reason=reason,
+                out_of_scope_since=now,
+                updated_at=now,
+            )
+            .returning(calendars.c.id)
+        )
+        return result.first() is not None
+
+    async def clear_out_of_scope(
+        self, tenant_id: TenantId, calendar_id: CalendarId, now: datetime
+    ) -> bool:
+        result = await self._scope.conn.execute(
+            update(calendars)
+            .where(
+                calendars.c.tenant_id == tenant_id,
+                calendars.c.id == calendar_id,
+                calendars.c.out_of_scope_reason.is_not(None),
+            )
+            .values(out_of_scope_reason=None, out_of_scope_since=None, updated_at=now)
             .returning(calendars.c.id)
         )
         return result.first() is not None

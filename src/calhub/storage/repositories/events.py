@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, exists, or_, select, tuple_
+from sqlalchemy import Row, delete, exists, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from calhub.domain.events import Event
@@ -146,6 +146,78 @@ class EventRepository:
             )
         ).all()
         return await self._decode(tenant_id, rows)
+
+    async def get_many(self, tenant_id: TenantId, event_ids: Sequence[EventId]) -> list[Event]:
+        rows = (
+            await self._scope.conn.execute(
+                select(events).where(
+                    events.c.tenant_id == tenant_id, events.c.id.in_(list(event_ids))
+                )
+            )
+        ).all()
+        return await self._decode(tenant_id, rows)
+
+    async def list_for_calendar(self, tenant_id: TenantId, calendar_id: CalendarId) -> list[Event]:
+        rows = (
+            await self._scope.conn.execute(
+                select(events)
+                .where(events.c.tenant_id == tenant_id, events.c.calendar_id == calendar_id)
+                .order_by(events.c.provider_event_id)
+            )
+        ).all()
+        return await self._decode(tenant_id, rows)
+
+    async def provider_ids(
+        self, tenant_id: TenantId, calendar_id: CalendarId
+    ) -> dict[str, EventId]:
+        """Every stored event of the calendar: provider id to hub id (nothing decrypted)."""
+        rows = await self._scope.conn.execute(
+            select(events.c.provider_event_id, events.c.id).where(
+                events.c.tenant_id == tenant_id, events.c.calendar_id == calendar_id
+            )
+        )
+        return {row.provider_event_id: EventId(row.id) for row in rows}
+
+    async def list_with_series(
+        self, tenant_id: TenantId, calendar_id: CalendarId, provider_event_ids: Sequence[str]
+    ) -> list[Event]:
+        """The calendar's events with these provider ids, plus every member of their series:
+        the master of an exception and all exceptions of a master."""
+        named = select(func.coalesce(events.c.series_id, events.c.id)).where(
+            events.c.tenant_id == tenant_id,
+            events.c.calendar_id == calendar_id,
+            events.c.provider_event_id.in_(list(provider_event_ids)),
+        )
+        rows = (
+            await self._scope.conn.execute(
+                select(events)
+                .where(
+                    events.c.tenant_id == tenant_id,
+                    events.c.calendar_id == calendar_id,
+                    or_(
+                        events.c.provider_event_id.in_(list(provider_event_ids)),
+                        events.c.id.in_(named),
+                        events.c.series_id.in_(named),
+                    ),
+                )
+                .order_by(events.c.provider_event_id)
+            )
+        ).all()
+        return await self._decode(tenant_id, rows)
+
+    async def delete_with_exceptions(
+        self, tenant_id: TenantId, calendar_id: CalendarId, event_ids: Sequence[EventId]
+    ) -> int:
+        """Delete these events of the calendar and the exceptions of any series among them
+        (occurrences and index entries go with them); returns how many rows went."""
+        result = await self._scope.conn.execute(
+            delete(events).where(
+                events.c.tenant_id == tenant_id,
+                events.c.calendar_id == calendar_id,
+                or_(events.c.id.in_(list(event_ids)), events.c.series_id.in_(list(event_ids))),
+            )
+        )
+        return result.rowcount
 
     async def delete(self, tenant_id: TenantId, event_id: EventId) -> bool:
         """Delete the event with its occurrences and index entries."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from calhub.domain.events import Event, Occurrence
-from calhub.domain.ids import CalendarId, TenantId
+from calhub.domain.ids import CalendarId, EventId, TenantId
 from calhub.storage.mappers import occurrence_from_row, occurrence_values
 from calhub.storage.repositories.base import Scope, batches, overlaps_window
 from calhub.storage.tables import events, occurrences
@@ -67,3 +67,24 @@ class OccurrenceRepository:
             query = query.where(occurrences.c.calendar_id == calendar_id)
         rows = await self._scope.conn.execute(query)
         return [occurrence_from_row(row, row.time_zone) for row in rows]
+
+    async def list_for_calendar(
+        self, tenant_id: TenantId, calendar_id: CalendarId
+    ) -> dict[EventId, list[Occurrence]]:
+        """Every stored occurrence of the calendar by event, each list by start."""
+        rows = await self._scope.conn.execute(
+            select(occurrences, events.c.time_zone)
+            .join(events, events.c.id == occurrences.c.event_id)
+            .where(
+                occurrences.c.tenant_id == tenant_id,
+                occurrences.c.calendar_id == calendar_id,
+                events.c.tenant_id == tenant_id,
+            )
+            .order_by(occurrences.c.event_id, occurrences.c.start_at, occurrences.c.id)
+        )
+        found: dict[EventId, list[Occurrence]] = {}
+        for row in rows:
+            found.setdefault(EventId(row.event_id), []).append(
+                occurrence_from_row(row, row.time_zone)
+            )
+        return found

@@ -1,0 +1,138 @@
+"""The notification inbox: idempotent intake of provider change notifications (issue 4, "Sync").
+
+Intake verifies a POST, stores its notifications with multi-row ``INSERT ... ON CONFLICT
+DO NOTHING ... RETURNING`` statements (one per thousand rows), learns which were new, enqueues
+syncs for their calendars and answers 202.
+A notification delivered twice is stored once: rows are unique by (subscription, resource id,
+change type, SHA-256 of a dedupe key such as the item's change key). No event content is
+stored, only ids (basic Graph notifications carry nothing else). A calendar's sync marks its
+pending notifications processed; processed ones are pruned later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from calhub.domain.ids import CalendarId, SubscriptionId, TenantId
+from calhub.storage.repositories.base import Scope
+from calhub.storage.tables import notification_inbox
+
+
+@dataclass(frozen=True, slots=True)
+class InboxNotification:
+    """One received notification. ``dedupe`` tells deliveries of the same change apart from
+    later changes to the same item (the change key, or a digest of the notification)."""
+
+    tenant_id: TenantId
+    calendar_id: CalendarId
+    subscription_id: SubscriptionId
+    change_type: str
+    resource_id: str
+    dedupe: str
+
+    @property
+    def dedupe_key(self) -> bytes:
+        return hashlib.sha256(self.dedupe.encode()).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class PendingNotifications:
+    count: int
+    newest_id: int
+    oldest_received_at: datetime
+
+
+class NotificationInbox:
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+
+    async def add_many(
+        self, received: Sequence[InboxNotification], received_at: datetime
+    ) -> list[InboxNotification]:
+        """Store ``received``; returns those not stored before (duplicates are skipped)."""
+        unique = {
+            (n.subscription_id, n.resource_id, n.change_type, n.dedupe_key): n for n in received
+        }
+        if not unique:
+            return []
+        # Executed with a parameter list, SQLAlchemy's "insertmanyvalues" sends multi-row
+        # INSERTs from one cached compiled statement: far faster than compiling a VALUES list.
+        statement = (
+            insert(notification_inbox)
+            .on_conflict_do_nothing()
+            .returning(
+                notification_inbox.c.subscription_id,
+                notification_inbox.c.resource_id,
+                notification_inbox.c.change_type,
+                notification_inbox.c.dedupe_key,
+            )
+        )
+        rows = await self._scope.conn.execute(
+            statement,
+            [
+                {
+                    "tenant_id": n.tenant_id,
+                    "calendar_id": n.calendar_id,
+                    "subscription_id": n.subscription_id,
+                    "change_type": n.change_type,
+                    "resource_id": n.resource_id,
+                    "dedupe_key": key[3],
+                    "received_at": received_at,
+                }
+                for key, n in unique.items()
+            ],
+        )
+        return [
+            unique[(row.subscription_id, row.resource_id, row.change_type, bytes(row.dedupe_key))]
+            for row in rows
+        ]
+
+    async def pending(
+        self, tenant_id: TenantId, calendar_id: CalendarId
+    ) -> PendingNotifications | None:
+        """The calendar's unprocessed notifications in summary, or None when there are none."""
+        row = (
+            await self._scope.conn.execute(
+                select(
+                    func.count(),
+                    func.max(notification_inbox.c.id),
+                    func.min(notification_inbox.c.received_at),
+                ).where(
+                    notification_inbox.c.tenant_id == tenant_id,
+                    notification_inbox.c.calendar_id == calendar_id,
+                    notification_inbox.c.processed_at.is_(None),
+                )
+            )
+        ).one()
+        count, newest, oldest = row
+        return None if count == 0 else PendingNotifications(count, newest, oldest)
+
+    async def mark_processed(
+        self, tenant_id: TenantId, calendar_id: CalendarId, through_id: int, now: datetime
+    ) -> int:
+        """Mark the calendar's notifications up to ``through_id`` processed (those that came
+        in during the sync stay pending); returns how many."""
+        result = await self._scope.conn.execute(
+            update(notification_inbox)
+            .where(
+                notification_inbox.c.tenant_id == tenant_id,
+                notification_inbox.c.calendar_id == calendar_id,
+                notification_inbox.c.processed_at.is_(None),
+                notification_inbox.c.id <= through_id,
+            )
+            .values(processed_at=now)
+        )
+        return result.rowcount
+
+    async def prune_processed(self, before: datetime) -> int:
+        """Delete every tenant's notifications processed before ``before``."""
+        result = await self._scope.conn.execute(
+            delete(notification_inbox).where(notification_inbox.c.processed_at < before)
+        )
+        return result.rowcount

@@ -1,0 +1,198 @@
+"""Per-calendar sync state: last notification, last sync, lag, errors; and the safety-net
+queries that find calendars to sync without being told (issue 4, "Safety net").
+
+The state lives in ``calendars`` rows; none of it is sensitive (``last_error`` is a sentence the
+sync code writes without personal data). ``quiet_calendars`` and ``due_for_reconciliation`` run
+across tenants for the periodic jobs; they skip missing calendars and connections that are not
+active, and the quiet-calendar pass skips mailboxes out of scope, which only the daily
+reconciliation retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+
+from calhub.domain.calendars import CalendarSyncStatus, ConnectionStatus
+from calhub.domain.ids import CalendarId, ConnectionId, TenantId
+from calhub.storage.mappers import sync_status_from_row
+from calhub.storage.repositories.base import Scope
+from calhub.storage.tables import calendars, connections
+
+_STATUS_COLUMNS = (
+    calendars.c.id,
+    calendars.c.tenant_id,
+    calendars.c.connection_id,
+    calendars.c.kind,
+    calendars.c.last_synced_at,
+    calendars.c.last_full_sync_at,
+    calendars.c.last_notification_at,
+    calendars.c.last_change_seen_at,
+    calendars.c.sync_lag_seconds,
+    calendars.c.last_error,
+    calendars.c.last_error_at,
+    calendars.c.consecutive_failures,
+    calendars.c.missing_since,
+    calendars.c.out_of_scope_reason,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DueCalendar:
+    """A calendar a periodic job should sync, with what it needs to enqueue that sync."""
+
+    tenant_id: TenantId
+    connection_id: ConnectionId
+    calendar_id: CalendarId
+
+
+def _never() -> ColumnElement[datetime]:
+    return cast(literal("-infinity"), calendars.c.last_synced_at.type)
+
+
+class SyncStatusRepository:
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+
+    async def get(self, tenant_id: TenantId, calendar_id: CalendarId) -> CalendarSyncStatus | None:
+        query: Select[Any] = select(*_STATUS_COLUMNS).where(
+            calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id
+        )
+        row = (await self._scope.conn.execute(query)).one_or_none()
+        return None if row is None else sync_status_from_row(row)
+
+    async def list(
+        self, tenant_id: TenantId | None, *, connection_id: ConnectionId | None = None
+    ) -> Sequence[CalendarSyncStatus]:
+        """The tenant's calendars' status (every tenant's with None: metrics export)."""
+        query: Select[Any] = select(*_STATUS_COLUMNS).order_by(
+            calendars.c.tenant_id, calendars.c.id
+        )
+        if tenant_id is not None:
+            query = query.where(calendars.c.tenant_id == tenant_id)
+        if connection_id is not None:
+            query = query.where(calendars.c.connection_id == connection_id)
+        return [sync_status_from_row(row) for row in await self._scope.conn.execute(query)]
+
+    async def record_notifications(
+        self, received: Sequence[tuple[TenantId, CalendarId]], at: datetime
+    ) -> None:
+        """Notifications for these calendars arrived at ``at`` (one UPDATE per intake POST)."""
+        if not received:
+            return
+        await self._scope.conn.execute(
+            update(calendars)
+            .where(tuple_(calendars.c.tenant_id, calendars.c.id).in_(sorted(set(received))))
+            .values(
+                last_notification_at=func.greatest(
+                    func.coalesce(calendars.c.last_notification_at, at), at
+                )
+            )
+        )
+
+    async def record_sync(
+        self,
+        tenant_id: TenantId,
+        calendar_id: CalendarId,
+        synced_at: datetime,
+        *,
+        full: bool,
+        change_seen_at: datetime | None = None,
+    ) -> bool:
+        """A sync pass finished at ``synced_at``: failures reset. ``change_seen_at`` is when
+        the oldest change it applied was first reported; it sets the lag."""
+        values: dict[str, Any] = {
+            "last_synced_at": synced_at,
+            "consecutive_failures": 0,
+            "last_error": None,
+        }
+        if full:
+            values["last_full_sync_at"] = synced_at
+        if change_seen_at is not None:
+            values["last_change_seen_at"] = change_seen_at
+            values["sync_lag_seconds"] = max(0.0, (synced_at - change_seen_at).total_seconds())
+        return await self._update(tenant_id, calendar_id, values)
+
+    async def record_failure(
+        self, tenant_id: TenantId, calendar_id: CalendarId, error: str, at: datetime
+    ) -> bool:
+        """A sync pass failed; ``error`` must be words without personal data."""
+        values = {
+            "last_error": error,
+            "last_error_at": at,
+            "consecutive_failures": calendars.c.consecutive_failures + 1,
+        }
+        return await self._update(tenant_id, calendar_id, values)
+
+    async def _update(
+        self, tenant_id: TenantId, calendar_id: CalendarId, values: dict[str, Any]
+    ) -> bool:
+        result = await self._scope.conn.execute(
+            update(calendars)
+            .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
+            .values(values)
+            .returning(calendars.c.id)
+        )
+        return result.first() is not None
+
+    async def quiet_calendars(self, before: datetime, limit: int) -> Sequence[DueCalendar]:
+        """Calendars with neither a notification nor a sync since ``before``, longest first."""
+        last_heard = func.greatest(
+            func.coalesce(calendars.c.last_notification_at, _never()),
+            func.coalesce(calendars.c.last_synced_at, _never()),
+        )
+        query = _eligible().where(last_heard < before, calendars.c.out_of_scope_reason.is_(None))
+        return await self._due(query.order_by(last_heard, calendars.c.id).limit(limit))
+
+    async def due_for_reconciliation(self, before: datetime, limit: int) -> Sequence[DueCalendar]:
+        """Calendars whose last full sync is older than ``before`` (or never happened),
+        including mailboxes last refused before ``before``; longest-waiting first."""
+        last_full = func.coalesce(calendars.c.last_full_sync_at, _never())
+        query = _eligible().where(
+            last_full < before,
+            or_(
+                calendars.c.out_of_scope_reason.is_(None),
+                calendars.c.out_of_scope_since < before,
+            ),
+        )
+        return await self._due(query.order_by(last_full, calendars.c.id).limit(limit))
+
+    async def _due(self, query: Select[Any]) -> Sequence[DueCalendar]:
+        return [
+            DueCalendar(
+                TenantId(row.tenant_id), ConnectionId(row.connection_id), CalendarId(row.id)
+            )
+            for row in await self._scope.conn.execute(query)
+        ]
+
+
+def _eligible() -> Select[Any]:
+    return (
+        select(calendars.c.tenant_id, calendars.c.connection_id, calendars.c.id)
+        .join(
+            connections,
+            and_(
+                connections.c.tenant_id == calendars.c.tenant_id,
+                connections.c.id == calendars.c.connection_id,
+            ),
+        )
+        .where(
+            connections.c.status == ConnectionStatus.ACTIVE.value,
+            calendars.c.missing_since.is_(None),
+        )
+    )

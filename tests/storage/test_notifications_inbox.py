@@ -1,0 +1,105 @@
+"""The notification inbox: duplicates stored once, bulk intake, processing and pruning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from calhub.domain.calendars import Calendar, Secret, Subscription
+from calhub.domain.ids import SubscriptionId, new_id
+from calhub.storage.repositories import InboxNotification
+from calhub.storage.unit_of_work import UnitOfWorkFactory
+
+from .factories import NOW, add_calendar, add_tenant
+
+
+async def _subscribed(uow_factory: UnitOfWorkFactory, name: str) -> Subscription:
+    tenant = await add_tenant(uow_factory, name)
+    calendar: Calendar = await add_calendar(uow_factory, tenant.id)
+    subscription = Subscription(
+        id=SubscriptionId(new_id(NOW)),
+        tenant_id=tenant.id,
+        calendar_id=calendar.id,
+        provider_subscription_id=f"sub-{name}",
+        client_state=Secret("state"),
+        expires_at=NOW + timedelta(days=2),
+        created_at=NOW,
+    )
+    async with uow_factory() as uow:
+        await uow.subscriptions.replace(subscription)
+        await uow.commit()
+    return subscription
+
+
+def _notification(subscription: Subscription, item: str, dedupe: str) -> InboxNotification:
+    return InboxNotification(
+        tenant_id=subscription.tenant_id,
+        calendar_id=subscription.calendar_id,
+        subscription_id=subscription.id,
+        change_type="updated",
+        resource_id=item,
+        dedupe=dedupe,
+    )
+
+
+async def test_duplicate_notifications_are_stored_once(uow_factory: UnitOfWorkFactory) -> None:
+    sub = await _subscribed(uow_factory, "dupes")
+    a1, a2, b1 = (
+        _notification(sub, "item-a", "ck-1"),
+        _notification(sub, "item-a", "ck-2"),
+        _notification(sub, "item-b", "ck-1"),
+    )
+    async with uow_factory() as uow:
+        first = await uow.notifications.add_many([a1, a1, b1], NOW)
+        await uow.commit()
+    async with uow_factory() as uow:
+        second = await uow.notifications.add_many([b1, a2, a1], NOW + timedelta(seconds=1))
+        pending = await uow.notifications.pending(sub.tenant_id, sub.calendar_id)
+        await uow.commit()
+
+    assert first == [a1, b1]
+    assert second == [a2]  # a later change to a known item is new; redeliveries are not
+    assert pending is not None
+    assert (pending.count, pending.oldest_received_at) == (3, NOW)
+
+
+async def test_processing_keeps_later_arrivals_and_prunes_processed(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    sub = await _subscribed(uow_factory, "processing")
+    async with uow_factory() as uow:
+        await uow.notifications.add_many([_notification(sub, "i1", "x")], NOW)
+        seen = await uow.notifications.pending(sub.tenant_id, sub.calendar_id)
+        await uow.notifications.add_many([_notification(sub, "i2", "x")], NOW)
+        await uow.commit()
+    assert seen is not None
+    async with uow_factory() as uow:
+        marked = await uow.notifications.mark_processed(
+            sub.tenant_id, sub.calendar_id, seen.newest_id, NOW
+        )
+        left = await uow.notifications.pending(sub.tenant_id, sub.calendar_id)
+        kept = await uow.notifications.prune_processed(NOW)
+        pruned = await uow.notifications.prune_processed(NOW + timedelta(seconds=1))
+        await uow.commit()
+
+    assert marked == 1
+    assert left is not None
+    assert left.count == 1
+    assert (kept, pruned) == (0, 1)
+
+
+async def test_thousands_in_one_post_are_stored_once(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    sub = await _subscribed(uow_factory, "bulk")
+    batch = [_notification(sub, f"item-{n}", "ck") for n in range(2_000)]
+    async with uow_factory() as uow:
+        new = await uow.notifications.add_many(batch, NOW)
+        await uow.commit()
+    async with uow_factory() as uow:
+        again = await uow.notifications.add_many(batch, NOW)
+        pending = await uow.notifications.pending(sub.tenant_id, sub.calendar_id)
+
+    assert len(new) == 2_000
+    assert again == []
+    assert pending is not None
+    assert pending.count == 2_000
