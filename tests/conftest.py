@@ -19,8 +19,9 @@ import pytest
 from calhub.storage.embedded import embedded_postgres
 from calhub.storage.migrate import upgrade_to_head
 
-# The in-process Graph emulator (clock, graph_state, graph_app) for emulator and provider tests.
-pytest_plugins = ["tests.emulators.graph.fixtures"]
+# The in-process Graph emulator (clock, graph_state, graph_app) and storage on a fresh database
+# (engine, keyring, uow_factory), for every test directory that needs them.
+pytest_plugins = ["tests.emulators.graph.fixtures", "tests.storage.fixtures"]
 
 TEMPLATE = "calhub_template"
 _counter = itertools.count()

@@ -1,17 +1,11 @@
-"""Fixtures for storage tests: an engine on the module's fresh database and a keyring."""
+"""Fixtures for storage tests: the engine, keyring and unit of work come from
+``tests/storage/fixtures.py`` (registered in the root conftest); the clock stands still."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import AsyncIterator
-
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from calhub.domain.clock import FixedClock
-from calhub.storage.crypto import Keyring, StaticKeyProvider
-from calhub.storage.database import create_engine
-from calhub.storage.unit_of_work import UnitOfWorkFactory
 
 from .factories import NOW
 
@@ -19,20 +13,3 @@ from .factories import NOW
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
-
-
-@pytest.fixture(scope="module")
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url, pool_size=2)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def keyring() -> Keyring:
-    return Keyring(StaticKeyProvider(secrets.token_bytes(32)))
-
-
-@pytest.fixture(scope="module")
-def uow_factory(engine: AsyncEngine, keyring: Keyring) -> UnitOfWorkFactory:
-    return UnitOfWorkFactory(engine, keyring)

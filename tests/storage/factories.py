@@ -36,6 +36,7 @@ async def add_calendar(
     tenant_id: TenantId,
     owner: str = "alice@example.com",
     credentials: str = '{"refresh_token": "r"}',
+    provider_calendar_id: str | None = None,
 ) -> Calendar:
     connection = Connection(
         id=ConnectionId(new_id(NOW)),
@@ -51,7 +52,7 @@ async def add_calendar(
         id=CalendarId(new_id(NOW)),
         tenant_id=tenant_id,
         connection_id=connection.id,
-        provider_calendar_id=f"cal-{owner}",
+        provider_calendar_id=provider_calendar_id or f"cal-{owner}",
         kind=CalendarKind.USER,
         owner_email=owner,
         name=f"Calendar of {owner}",

@@ -1,0 +1,147 @@
+"""Bring one calendar's mirror up to date with its provider (ARCHITECTURE.md §4, step 2).
+
+A pass reads one whole round of changes, from the saved cursor or, without one, everything in the
+mirror window; plans it with the pure planner (``calhub.domain.sync.planner``); and applies the
+plan, the new cursor and the calendar's sync status in one transaction, so a crash in the middle
+leaves the mirror and the cursor as they were and the next pass repeats the round. An expired
+cursor (``CursorInvalid``, Graph's 410 ``SyncStateNotFound``) turns the pass into a full resync of
+the window, which also removes mirrored events the provider no longer reports.
+
+The caller guarantees that one calendar never syncs concurrently with itself (the worker task
+takes a Procrastinate ``lock`` per calendar).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from calhub.domain.calendars import Calendar
+from calhub.domain.clock import Clock
+from calhub.domain.ids import EventId, new_id
+from calhub.domain.sync.changes import Change, Removal
+from calhub.domain.sync.planner import plan_changes, provider_ids_to_load
+from calhub.providers.base import CalendarProvider, CalendarRef, CursorInvalid, Window
+from calhub.storage.repositories.mirror import StalePlan
+from calhub.storage.unit_of_work import UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorWindow:
+    """How far the mirror reaches around now (issue 4: one day back to 180 days ahead)."""
+
+    days_back: int = 1
+    days_ahead: int = 180
+
+    def around(self, now: datetime) -> Window:
+        return Window(now - timedelta(days=self.days_back), now + timedelta(days=self.days_ahead))
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    full: bool
+    pages: int
+    changes: int
+    upserted: int
+    deleted: int
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Round:
+    changes: list[Change]
+    cursor: str
+    pages: int
+    problems: list[str]
+
+
+async def sync_calendar(
+    uow_factory: UnitOfWorkFactory,
+    provider: CalendarProvider,
+    calendar: Calendar,
+    *,
+    clock: Clock,
+    window: MirrorWindow,
+    occurrence_limit: int,
+    change_seen_at: datetime | None = None,
+) -> SyncOutcome:
+    """One sync pass; raises the provider's errors (``ConsentRevoked``, ``RateLimited``, ...)
+    for the caller to record and react to, with nothing applied."""
+    ref = CalendarRef(owner=calendar.provider_calendar_id)
+    span = window.around(clock.now())
+    full = calendar.sync_cursor is None
+    try:
+        round_ = await _read_round(provider, ref, calendar.sync_cursor, span)
+    except CursorInvalid:
+        full = True
+        round_ = await _read_round(provider, ref, None, span)
+    apply = (uow_factory, calendar, round_, span, full, clock, occurrence_limit, change_seen_at)
+    try:
+        return await _apply(*apply)
+    except StalePlan:
+        # The mirror moved between planning and writing: plan once more from what is stored.
+        return await _apply(*apply)
+
+
+async def _read_round(
+    provider: CalendarProvider, ref: CalendarRef, cursor: str | None, span: Window
+) -> _Round:
+    changes: list[Change] = []
+    problems: list[str] = []
+    pages = 0
+    async for page in provider.changes(ref, cursor=cursor, window=span):
+        pages += 1
+        changes.extend(page.changes)
+        problems.extend(page.problems)
+        if page.cursor is not None:
+            return _Round(changes, page.cursor, pages, problems)
+    raise CursorInvalid("the provider ended a round without a cursor")
+
+
+async def _apply(
+    uow_factory: UnitOfWorkFactory,
+    calendar: Calendar,
+    round_: _Round,
+    span: Window,
+    full: bool,
+    clock: Clock,
+    occurrence_limit: int,
+    change_seen_at: datetime | None,
+) -> SyncOutcome:
+    tenant_id, calendar_id = calendar.tenant_id, calendar.id
+    now = clock.now()
+    async with uow_factory() as uow:
+        changes: Sequence[Change] = round_.changes
+        if full:
+            # A full round lists everything the provider still has; the rest is gone.
+            reported = {change.provider_event_id for change in changes}
+            mirrored = await uow.events.provider_ids(tenant_id, calendar_id)
+            changes = [*changes, *(Removal(pid) for pid in mirrored if pid not in reported)]
+        current = await uow.mirror.load_for_planning(
+            tenant_id, calendar_id, sorted(provider_ids_to_load(changes))
+        )
+        plan = plan_changes(
+            current,
+            changes,
+            window_start=span.start,
+            window_end=span.end,
+            tenant_id=tenant_id,
+            calendar_id=calendar_id,
+            new_event_id=lambda: EventId(new_id(now)),
+            occurrence_limit=occurrence_limit,
+        )
+        applied = await uow.mirror.apply(tenant_id, calendar_id, plan, now)
+        await uow.calendars.save_sync_cursor(tenant_id, calendar_id, round_.cursor, now)
+        await uow.sync_status.record_sync(
+            tenant_id, calendar_id, now, full=full, change_seen_at=change_seen_at
+        )
+        await uow.commit()
+    return SyncOutcome(
+        full=full,
+        pages=round_.pages,
+        changes=len(round_.changes),
+        upserted=applied.upserted,
+        deleted=applied.deleted,
+        problems=(*round_.problems, *plan.problems),
+    )
