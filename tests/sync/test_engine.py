@@ -24,22 +24,11 @@ from calhub.storage.unit_of_work import UnitOfWorkFactory
 from calhub.sync.engine import MirrorWindow, sync_calendar
 from tests.emulators.graph.fixtures import START
 from tests.emulators.graph.seeds import ADELE, APP_ID, CONTOSO
+from tests.providers.msgraph.tokens import EmulatorTokens
 from tests.storage.factories import add_calendar, add_tenant
 
 ORIGIN = "http://graph.emu.test"
 WINDOW = MirrorWindow(days_back=1, days_ahead=30)
-
-
-class AppTokens:
-    def __init__(self, state: GraphState) -> None:
-        self.state = state
-
-    async def token(self) -> str:
-        tenant = self.state.tenants[CONTOSO]
-        return mint_token(self.state, tenant, tenant.apps[APP_ID])
-
-    def invalidate(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -47,7 +36,7 @@ async def provider(
     graph_app: FastAPI, graph_state: GraphState
 ) -> AsyncIterator[MicrosoftGraphProvider]:
     client = GraphClient(
-        AppTokens(graph_state),
+        EmulatorTokens(graph_state),
         base_url=f"{ORIGIN}/v1.0",
         transport=httpx.ASGITransport(app=graph_app),
         budget=RequestBudget(rate=1000, burst=1000),

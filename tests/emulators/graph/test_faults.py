@@ -57,13 +57,14 @@ async def test_error_rate_between_fails_some(
 async def test_latency_delays_graph_calls(
     emulator: httpx.AsyncClient, graph: httpx.AsyncClient
 ) -> None:
-    await set_faults(emulator, latency_ms=[40, 50])
+    await set_faults(emulator, latency_ms=[300, 300])
     started = time.monotonic()
     assert (await graph.get(SETTINGS.format(ADELE))).status_code == 200
-    assert time.monotonic() - started >= 0.04
+    assert time.monotonic() - started >= 0.3
+    # The control API is never delayed; the margin is wide so a busy machine cannot fail it.
     started = time.monotonic()
     await emulator.get("/_emulator/state")
-    assert time.monotonic() - started < 0.04
+    assert time.monotonic() - started < 0.3
 
 
 async def test_too_many_requests_in_flight_for_one_mailbox(

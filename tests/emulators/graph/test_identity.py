@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
 
 from calhub.emulators.graph.identity import advertise_authority
 from calhub.emulators.graph.state import App, GraphState
+from tests.emulators.graph.certificates import AppCertificate, make_app_certificate
 from tests.emulators.graph.conftest import BASE_URL
 from tests.emulators.graph.fixtures import START
 from tests.emulators.graph.seeds import APP_ID, APP_SECRET, CONTOSO, FABRIKAM
@@ -188,48 +183,19 @@ async def test_missing_credential_and_other_grants(emulator: httpx.AsyncClient) 
 # --- certificate client assertions ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Certificate:
-    key: rsa.RSAPrivateKey
-    pem: str
-    x5t: str
-
-
-def make_certificate() -> Certificate:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "calhub test app")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    thumbprint = certificate.fingerprint(hashes.SHA1())
-    return Certificate(
-        key,
-        certificate.public_bytes(serialization.Encoding.PEM).decode(),
-        jwt.utils.base64url_encode(thumbprint).decode(),
-    )
-
-
 @pytest.fixture(scope="module")
-def certificate() -> Certificate:
-    return make_certificate()
+def certificate() -> AppCertificate:
+    return make_app_certificate()
 
 
 @pytest.fixture
-def cert_app(graph_state: GraphState, certificate: Certificate) -> App:
+def cert_app(graph_state: GraphState, certificate: AppCertificate) -> App:
     app = App(client_id=CERT_APP, client_secret=None, certificate_pem=certificate.pem)
     graph_state.tenants[CONTOSO].apps[CERT_APP] = app
     return app
 
 
-def assertion(certificate: Certificate, **claims: Any) -> str:
+def assertion(certificate: AppCertificate, *, x5t: str | None = None, **claims: Any) -> str:
     now = int(START.timestamp())
     payload = {
         "aud": f"{BASE_URL}/{CONTOSO}/oauth2/v2.0/token",
@@ -241,7 +207,8 @@ def assertion(certificate: Certificate, **claims: Any) -> str:
         "exp": now + 600,
     }
     payload.update(claims)
-    return jwt.encode(payload, certificate.key, algorithm="RS256", headers={"x5t": certificate.x5t})
+    headers = {"x5t": x5t or certificate.x5t}
+    return jwt.encode(payload, certificate.key, algorithm="RS256", headers=headers)
 
 
 async def present(emulator: httpx.AsyncClient, signed: str, **extra: str) -> httpx.Response:
@@ -258,7 +225,7 @@ async def present(emulator: httpx.AsyncClient, signed: str, **extra: str) -> htt
 
 @pytest.mark.usefixtures("cert_app")
 async def test_certificate_assertion_yields_a_token(
-    emulator: httpx.AsyncClient, certificate: Certificate
+    emulator: httpx.AsyncClient, certificate: AppCertificate
 ) -> None:
     response = await present(emulator, assertion(certificate))
     assert response.status_code == 200, response.text
@@ -270,15 +237,13 @@ async def test_certificate_assertion_yields_a_token(
 
 @pytest.mark.usefixtures("cert_app")
 async def test_assertion_signed_with_another_key_is_refused(
-    emulator: httpx.AsyncClient, certificate: Certificate
+    emulator: httpx.AsyncClient, certificate: AppCertificate
 ) -> None:
-    impostor = Certificate(make_certificate().key, certificate.pem, certificate.x5t)
+    impostor = AppCertificate(make_app_certificate().key, certificate.certificate)
     response = await present(emulator, assertion(impostor))
     assert_refused(response, 401, "invalid_client", 700027)
-    unknown_thumbprint = Certificate(certificate.key, certificate.pem, "bm90LXRoaXMtb25l")
-    assert_refused(
-        await present(emulator, assertion(unknown_thumbprint)), 401, "invalid_client", 700027
-    )
+    unknown_thumbprint = assertion(certificate, x5t="bm90LXRoaXMtb25l")
+    assert_refused(await present(emulator, unknown_thumbprint), 401, "invalid_client", 700027)
 
 
 @pytest.mark.usefixtures("cert_app")
@@ -292,7 +257,7 @@ async def test_assertion_signed_with_another_key_is_refused(
     ],
 )
 async def test_assertion_claims_are_checked(
-    emulator: httpx.AsyncClient, certificate: Certificate, claims: dict[str, Any], aadsts: int
+    emulator: httpx.AsyncClient, certificate: AppCertificate, claims: dict[str, Any], aadsts: int
 ) -> None:
     response = await present(emulator, assertion(certificate, **claims))
     assert_refused(response, 401, "invalid_client", aadsts)
@@ -300,7 +265,7 @@ async def test_assertion_claims_are_checked(
 
 @pytest.mark.usefixtures("cert_app")
 async def test_malformed_assertion_and_missing_assertion_type(
-    emulator: httpx.AsyncClient, certificate: Certificate
+    emulator: httpx.AsyncClient, certificate: AppCertificate
 ) -> None:
     assert_refused(await present(emulator, "not-a-jwt"), 401, "invalid_client", 50027)
     response = await present(emulator, assertion(certificate), client_assertion_type="")
@@ -308,7 +273,7 @@ async def test_malformed_assertion_and_missing_assertion_type(
 
 
 async def test_secret_app_cannot_use_an_assertion(
-    emulator: httpx.AsyncClient, certificate: Certificate
+    emulator: httpx.AsyncClient, certificate: AppCertificate
 ) -> None:
     form = credentials(client_secret="")
     form |= {

@@ -15,16 +15,14 @@ import httpx
 import msal
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes
 
 from calhub.emulators.graph.app import create_app
 from calhub.emulators.graph.clock import EmulatorClock
 from calhub.emulators.graph.seed import load_seed
 from calhub.emulators.graph.state import App, GraphState
 from calhub.emulators.graph.tls import TlsFiles, ensure_certificates
+from tests.emulators.graph.certificates import AppCertificate, make_app_certificate
 from tests.emulators.graph.seeds import APP_ID, APP_SECRET, CONTOSO, contoso_seed
 from tests.emulators.graph.servers import serve_in_thread
 
@@ -38,31 +36,16 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 
 @pytest.fixture(scope="module")
-def app_key() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "msal test app")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(EmulatorClock().now().replace(year=2020))
-        .not_valid_after(EmulatorClock().now().replace(year=2100))
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
+def app_certificate() -> AppCertificate:
+    return make_app_certificate("msal test app")
 
 
 @pytest.fixture(scope="module")
-def origin(
-    tls_files: TlsFiles, app_key: tuple[rsa.RSAPrivateKey, x509.Certificate]
-) -> Iterator[str]:
+def origin(tls_files: TlsFiles, app_certificate: AppCertificate) -> Iterator[str]:
     """The emulator on ``https://127.0.0.1:PORT``, on real time (msal signs with real time)."""
     state = GraphState(EmulatorClock(), seed=7)
     load_seed(state, contoso_seed())
-    pem = app_key[1].public_bytes(serialization.Encoding.PEM).decode()
-    state.tenants[CONTOSO].apps[CERT_APP] = App(CERT_APP, None, certificate_pem=pem)
+    state.tenants[CONTOSO].apps[CERT_APP] = App(CERT_APP, None, certificate_pem=app_certificate.pem)
     with serve_in_thread(
         create_app(state),
         ssl_certfile=str(tls_files.server_certificate),
@@ -131,24 +114,16 @@ def test_msal_certificate_credential(
     origin: str,
     tls_files: TlsFiles,
     session: requests.Session,
-    app_key: tuple[rsa.RSAPrivateKey, x509.Certificate],
+    app_certificate: AppCertificate,
     identified_by: str,
 ) -> None:
     """A SHA-1 ``thumbprint`` makes msal sign RS256 with ``x5t``; a ``public_certificate``
     makes it sign PS256 with ``x5t#S256`` and ``x5c``."""
-    key, certificate = app_key
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    credential = {"private_key": private_pem}
+    credential = {"private_key": app_certificate.private_pem}
     if identified_by == "thumbprint":
-        credential["thumbprint"] = certificate.fingerprint(hashes.SHA1()).hex()
+        credential["thumbprint"] = app_certificate.certificate.fingerprint(hashes.SHA1()).hex()
     else:
-        credential["public_certificate"] = certificate.public_bytes(
-            serialization.Encoding.PEM
-        ).decode()
+        credential["public_certificate"] = app_certificate.pem
     client = msal.ConfidentialClientApplication(
         CERT_APP,
         client_credential=credential,

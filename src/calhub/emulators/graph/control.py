@@ -30,7 +30,7 @@ from calhub.emulators.graph.access import StateDep
 from calhub.emulators.graph.errors import GraphError, SeedInvalid
 from calhub.emulators.graph.faults import mailbox_usage
 from calhub.emulators.graph.seed import CONSENTS, load_seed
-from calhub.emulators.graph.state import Faults, GraphState
+from calhub.emulators.graph.state import Faults
 
 router = APIRouter(prefix="/_emulator", tags=["emulator control"])
 
@@ -40,8 +40,6 @@ async def reset(request: Request, state: StateDep) -> dict[str, Any]:
     """Replace everything with the seed in the body."""
     seed = await _json_body(request)
     try:
-        # A trial load first: seeding events can fail after the world was already replaced.
-        load_seed(GraphState(state.clock), seed)
         load_seed(state, seed)
     except SeedInvalid as exc:
         raise GraphError(400, "SeedInvalid", f"Invalid seed: {exc}") from None

@@ -57,17 +57,18 @@ def default_mailbox_settings(kind: str) -> dict[str, Any]:
 
 
 def load_seed(state: GraphState, seed: Any) -> None:
-    """Replace the state's world with ``seed``; on error the state is left as it was."""
+    """Replace the state's world with ``seed``; on error the state is left as it was.
+
+    Everything is built on a scratch state first (events are seeded as if POSTed, which can
+    fail late), and only a complete world replaces the live one."""
     tenants = [_tenant(t, f"tenants[{i}]") for i, t in enumerate(_list(seed, "tenants", "seed"))]
+    scratch = GraphState(state.clock)
+    scratch.tenants = {tenant.id: tenant for tenant, _ in tenants}
+    for tenant, raw in tenants:
+        seed_events(scratch, tenant, _list(raw, "events", f"tenant {tenant.id}", optional=True))
     state.reset()
-    for tenant, _ in tenants:
-        state.tenants[tenant.id] = tenant
-    try:
-        for tenant, raw in tenants:
-            seed_events(state, tenant, _list(raw, "events", f"tenant {tenant.id}", optional=True))
-    except SeedInvalid:
-        state.reset()
-        raise
+    state.tenants = scratch.tenants
+    state.events = scratch.events
 
 
 def _tenant(raw: Any, where: str) -> tuple[Tenant, Mapping[str, Any]]:
