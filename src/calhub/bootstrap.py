@@ -16,7 +16,9 @@ import procrastinate
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from calhub.domain.clock import Clock, SystemClock
+from calhub.services.context import HubContext
 from calhub.services.jobs import JobQueue
+from calhub.services.providers import ProviderEndpoints, ProviderRegistry
 from calhub.settings import Settings
 from calhub.storage.crypto.keyring import Keyring
 from calhub.storage.crypto.providers import key_provider_from
@@ -25,6 +27,7 @@ from calhub.storage.embedded import embedded_postgres
 from calhub.storage.migrate import upgrade_to_head
 from calhub.storage.queue import ProcrastinateJobQueue, build_task_app
 from calhub.storage.unit_of_work import UnitOfWorkFactory
+from calhub.sync.engine import MirrorWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,7 @@ class Runtime:
     task_app: procrastinate.App
     jobs: JobQueue
     clock: Clock
+    hub: HubContext  # what the connection, intake and sync services need
 
     async def database_ready(self) -> bool:
         return await check_database(self.engine)
@@ -66,16 +70,43 @@ async def bootstrap(settings: Settings, *, clock: Clock | None = None) -> AsyncI
         try:
             keyring = Keyring(key_provider_from(settings.master_key, settings.resolved_key_file))
             task_app = build_task_app(url)
-            async with task_app.open_async():
-                yield Runtime(
-                    settings=settings,
-                    database_url=url,
-                    engine=engine,
-                    keyring=keyring,
-                    uow=UnitOfWorkFactory(engine, keyring),
-                    task_app=task_app,
-                    jobs=ProcrastinateJobQueue(task_app),
-                    clock=clock or SystemClock(),
-                )
+            uow = UnitOfWorkFactory(engine, keyring)
+            jobs = ProcrastinateJobQueue(task_app)
+            clock = clock or SystemClock()
+            providers = ProviderRegistry(provider_endpoints(settings), clock)
+            hub = HubContext(
+                uow=uow,
+                jobs=jobs,
+                clock=clock,
+                providers=providers,
+                public_base_url=settings.public_base_url,
+                window=MirrorWindow(settings.mirror_days_back, settings.mirror_days_ahead),
+                occurrence_limit=settings.max_occurrences_per_window,
+            )
+            try:
+                async with task_app.open_async():
+                    yield Runtime(
+                        settings=settings,
+                        database_url=url,
+                        engine=engine,
+                        keyring=keyring,
+                        uow=uow,
+                        task_app=task_app,
+                        jobs=jobs,
+                        clock=clock,
+                        hub=hub,
+                    )
+            finally:
+                await providers.close()
         finally:
             await engine.dispose()
+
+
+def provider_endpoints(settings: Settings) -> ProviderEndpoints:
+    return ProviderEndpoints(
+        graph_base_url=settings.graph_base_url,
+        microsoft_login_url=settings.microsoft_login_url,
+        ca_bundle=None if settings.ca_bundle is None else str(settings.ca_bundle),
+        requests_per_second=settings.provider_requests_per_second,
+        request_burst=settings.provider_request_burst,
+    )

@@ -51,6 +51,38 @@ class Settings(BaseSettings):
         description="Most occurrences one recurring series may expand to in one window.",
     )
     db_pool_size: int = Field(default=10, ge=1, description="Database connections per process.")
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="The address providers and admins' browsers reach calhub at: change-"
+        "notification URLs (/hooks/...) and the admin-consent redirect are built from it.",
+    )
+    graph_base_url: str = Field(
+        default="https://graph.microsoft.com/v1.0",
+        description="Microsoft Graph's base URL (an emulator's, for development).",
+    )
+    microsoft_login_url: str = Field(
+        default="https://login.microsoftonline.com",
+        description="The Microsoft identity platform's authority host.",
+    )
+    ca_bundle: Path | None = Field(
+        default=None,
+        description="PEM file of CA certificates trusted for outbound HTTPS (corporate proxies, "
+        "emulators with --tls). Unset: the system's trust store.",
+    )
+    mirror_days_back: int = Field(
+        default=1, ge=0, le=366, description="How many days into the past the mirror keeps."
+    )
+    mirror_days_ahead: int = Field(
+        default=180, ge=1, le=1830, description="How many days ahead the mirror reaches."
+    )
+    provider_requests_per_second: float = Field(
+        default=50.0,
+        gt=0,
+        description="Request budget per connection and process towards a provider (sustained).",
+    )
+    provider_request_burst: int = Field(
+        default=100, ge=1, description="Requests per connection and process allowed in a burst."
+    )
 
     @property
     def resolved_key_file(self) -> Path:

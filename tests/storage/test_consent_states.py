@@ -17,25 +17,24 @@ from .factories import NOW, add_calendar, add_tenant
 EXPIRES = NOW + timedelta(minutes=10)
 
 
-async def _issue(uow_factory: UnitOfWorkFactory, state: str) -> ConsentStateAccepted:
+async def _issue(uow_factory: UnitOfWorkFactory) -> tuple[str, ConsentStateAccepted]:
     tenant = await add_tenant(uow_factory)
     calendar = await add_calendar(uow_factory, tenant.id)
     async with uow_factory() as uow:
-        await uow.consent_states.add(
-            tenant.id, calendar.connection_id, state, expires_at=EXPIRES, now=NOW
+        state = await uow.consent_states.issue(
+            tenant.id, calendar.connection_id, expires_at=EXPIRES, now=NOW
         )
         await uow.commit()
-    return ConsentStateAccepted(tenant.id, calendar.connection_id)
+    return state, ConsentStateAccepted(tenant.id, calendar.connection_id)
 
 
 async def test_state_is_used_once_and_stored_only_as_digest(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    issued = await _issue(uow_factory, "state-once")
+    state, issued = await _issue(uow_factory)
     async with uow_factory() as uow:
-        first = await uow.consent_states.consume("state-once", NOW + timedelta(minutes=1))
-        second = await uow.consent_states.consume("state-once", NOW + timedelta(minutes=2))
-        unknown = await uow.consent_states.consume("never-issued", NOW)
+        first = await uow.consent_states.consume(state, NOW + timedelta(minutes=1))
+        second = await uow.consent_states.consume(state, NOW + timedelta(minutes=2))
         stored = (
             await uow.connection.execute(
                 select(consent_states.c.state_hash).where(
@@ -47,17 +46,33 @@ async def test_state_is_used_once_and_stored_only_as_digest(
 
     assert first == issued
     assert second is ConsentStateRejected.USED
-    assert unknown is ConsentStateRejected.UNKNOWN
-    assert bytes(stored) == hashlib.sha256(b"state-once").digest()
+    assert bytes(stored) == hashlib.sha256(state.encode()).digest()
+
+
+async def test_a_state_calhub_did_not_sign_is_refused(uow_factory: UnitOfWorkFactory) -> None:
+    state, _ = await _issue(uow_factory)
+    signed_part, _, signature = state.rpartition(".")
+    tenant_hex, _, nonce = signed_part.partition(".")
+    altered = f"{tenant_hex}.{nonce[::-1]}.{signature}"
+    async with uow_factory() as uow:
+        outcomes = [
+            await uow.consent_states.consume(candidate, NOW)
+            for candidate in (altered, "never-issued", f"{tenant_hex}..", "x" * 500)
+        ]
+        still_good = await uow.consent_states.consume(state, NOW)
+        await uow.commit()
+
+    assert outcomes == [ConsentStateRejected.FORGED] * 4
+    assert isinstance(still_good, ConsentStateAccepted)
 
 
 async def test_expired_state_is_refused_and_pruned(uow_factory: UnitOfWorkFactory) -> None:
-    await _issue(uow_factory, "state-late")
+    state, _ = await _issue(uow_factory)
     async with uow_factory() as uow:
-        late = await uow.consent_states.consume("state-late", EXPIRES)
+        late = await uow.consent_states.consume(state, EXPIRES)
         kept = await uow.consent_states.delete_expired(EXPIRES)
         pruned = await uow.consent_states.delete_expired(EXPIRES + timedelta(seconds=1))
-        after = await uow.consent_states.consume("state-late", NOW)
+        after = await uow.consent_states.consume(state, NOW)
         await uow.commit()
 
     assert late is ConsentStateRejected.EXPIRED
@@ -69,19 +84,19 @@ async def test_expired_state_is_refused_and_pruned(uow_factory: UnitOfWorkFactor
 async def test_two_racing_callbacks_let_exactly_one_through(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    issued = await _issue(uow_factory, "state-race")
+    state, issued = await _issue(uow_factory)
     blocked = asyncio.Event()
 
     async def second_consumer() -> ConsentStateAccepted | ConsentStateRejected:
         async with uow_factory() as uow:
             blocked.set()
             # Waits on the first consumer's row lock, then sees the state used.
-            outcome = await uow.consent_states.consume("state-race", NOW)
+            outcome = await uow.consent_states.consume(state, NOW)
             await uow.commit()
             return outcome
 
     async with uow_factory() as uow:
-        first = await uow.consent_states.consume("state-race", NOW)
+        first = await uow.consent_states.consume(state, NOW)
         racing = asyncio.create_task(second_consumer())
         await blocked.wait()
         await asyncio.sleep(0.2)

@@ -33,9 +33,15 @@ class ProcrastinateJobQueue:
         *,
         lock: str | None = None,
         queueing_lock: str | None = None,
+        schedule_in_seconds: float | None = None,
         **arguments: Any,
     ) -> int | None:
-        deferrer = self._app.configure_task(name=task_name, lock=lock, queueing_lock=queueing_lock)
+        deferrer = self._app.configure_task(
+            name=task_name,
+            lock=lock,
+            queueing_lock=queueing_lock,
+            schedule_in=None if schedule_in_seconds is None else {"seconds": schedule_in_seconds},
+        )
         try:
             return await deferrer.defer_async(**arguments)
         except AlreadyEnqueued:

@@ -42,6 +42,7 @@ __all__ = [
     "ClientCertificate",
     "ClientSecret",
     "ConsentAnswer",
+    "Credential",
     "MsalTokenSource",
     "TokenSource",
     "admin_consent_url",

@@ -1,7 +1,10 @@
 """Single-use, expiring ``state`` values for the admin-consent round trip (issue 4, "Connect").
 
-Only the SHA-256 digest of a state is stored: the state is a random value sent through the
-admin's browser, so a copy of the database gives nobody a usable one. ``consume`` runs one
+``issue`` makes a state ``<tenant>.<nonce>.<signature>``: 32 random bytes, signed with the
+tenant's keyed-index key (HMAC-SHA-256, truncated to 128 bits), so a forged or altered state is
+refused before any row is looked at. Only the SHA-256 digest of a state is stored: the state
+travels through the admin's browser, so a copy of the database gives nobody a usable one.
+``consume`` runs one
 ``UPDATE ... WHERE used_at IS NULL AND expires_at > now RETURNING``: of two callbacks racing
 with the same state, PostgreSQL's row lock lets exactly one through. Like
 ``ApiKeyRepository.get``, ``consume`` runs before a tenant is known.
@@ -9,19 +12,25 @@ with the same state, PostgreSQL's row lock lets exactly one through. Like
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
+import hmac
+import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
 from calhub.domain.ids import ConnectionId, TenantId, new_id
+from calhub.storage.crypto.fields import TenantKeys
 from calhub.storage.repositories.base import Scope
 from calhub.storage.tables import consent_states
 
 
 class ConsentStateRejected(enum.StrEnum):
+    FORGED = "forged"  # not a state calhub signed
     UNKNOWN = "unknown"
     EXPIRED = "expired"
     USED = "used"
@@ -37,19 +46,26 @@ def state_digest(state: str) -> bytes:
     return hashlib.sha256(state.encode()).digest()
 
 
+def _signature(keys: TenantKeys, signed_part: str) -> str:
+    mac = keys.lookup_index("consent-state", signed_part)[:16]
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
 class ConsentStateRepository:
     def __init__(self, scope: Scope) -> None:
         self._scope = scope
 
-    async def add(
+    async def issue(
         self,
         tenant_id: TenantId,
         connection_id: ConnectionId,
-        state: str,
         *,
         expires_at: datetime,
         now: datetime,
-    ) -> None:
+    ) -> str:
+        """A new signed state for the connection, usable once until ``expires_at``."""
+        signed_part = f"{tenant_id.hex}.{secrets.token_urlsafe(32)}"
+        state = f"{signed_part}.{_signature(await self._scope.keys(tenant_id), signed_part)}"
         await self._scope.conn.execute(
             consent_states.insert().values(
                 id=new_id(now),
@@ -60,11 +76,26 @@ class ConsentStateRepository:
                 expires_at=expires_at,
             )
         )
+        return state
+
+    async def _signed_by_calhub(self, state: str) -> bool:
+        tenant_hex, _, rest = state.partition(".")
+        nonce, _, signature = rest.partition(".")
+        try:
+            tenant_id = uuid.UUID(hex=tenant_hex)
+        except ValueError:
+            return False
+        if not nonce or not signature:
+            return False
+        expected = _signature(await self._scope.keys(tenant_id), f"{tenant_hex}.{nonce}")
+        return hmac.compare_digest(expected, signature)
 
     async def consume(
         self, state: str, now: datetime
     ) -> ConsentStateAccepted | ConsentStateRejected:
         """Use ``state`` once: the connection it was issued for, or why it cannot be used."""
+        if len(state) > 200 or not await self._signed_by_calhub(state):
+            return ConsentStateRejected.FORGED
         digest = state_digest(state)
         used = (
             await self._scope.conn.execute(
