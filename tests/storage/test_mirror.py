@@ -194,11 +194,13 @@ async def test_sync_state_leaves_no_plaintext_in_a_dump(
         await uow.connections.save_token_cache(
             tenant.id, calendar.connection_id, Secret(f"token-{CANARY}")
         )
-        await uow.consent_states.add(
-            tenant.id, calendar.connection_id, f"state-{CANARY}", expires_at=NOW + WEEK, now=NOW
+        state = await uow.consent_states.issue(
+            tenant.id, calendar.connection_id, expires_at=NOW + WEEK, now=NOW
         )
         await uow.commit()
     dump = _pg_dump(database_url)
+
+    assert state.encode() not in dump
 
     assert b"sub-canary" in dump  # the dump holds the new tables: the search is meaningful
     for form in _forms(CANARY):
