@@ -20,8 +20,13 @@ from calhub.storage.embedded import embedded_postgres
 from calhub.storage.migrate import upgrade_to_head
 
 # The in-process Graph emulator (clock, graph_state, graph_app) and storage on a fresh database
-# (engine, keyring, uow_factory), for every test directory that needs them.
-pytest_plugins = ["tests.emulators.graph.fixtures", "tests.storage.fixtures"]
+# (engine, keyring, uow_factory), and calhub's services on a live emulator (hub, live_graph), for
+# every test directory that needs them.
+pytest_plugins = [
+    "tests.emulators.graph.fixtures",
+    "tests.storage.fixtures",
+    "tests.hub_fixtures",
+]
 
 TEMPLATE = "calhub_template"
 _counter = itertools.count()

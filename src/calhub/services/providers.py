@@ -94,34 +94,34 @@ class ProviderRegistry:
     def __init__(self, endpoints: ProviderEndpoints, clock: Clock) -> None:
         self.endpoints = endpoints
         self._clock = clock
-        self._adapters: dict[ConnectionId, tuple[datetime, CalendarProvider]] = {}
+        self._adapters: dict[ConnectionId, _Adapter] = {}
         self._lock = asyncio.Lock()
 
     async def for_connection(self, connection: Connection) -> CalendarProvider:
         async with self._lock:
             known = self._adapters.get(connection.id)
-            if known is not None and known[0] == connection.updated_at:
-                return known[1]
+            if known is not None and known.version == connection.updated_at:
+                return known.provider
             if known is not None:
-                await known[1].close()
+                await known.close()
             adapter = self._build(connection)
-            self._adapters[connection.id] = (connection.updated_at, adapter)
-            return adapter
+            self._adapters[connection.id] = adapter
+            return adapter.provider
 
     async def forget(self, connection_id: ConnectionId) -> None:
         """Drop the connection's adapter and its cached tokens (consent revoked, deleted)."""
         async with self._lock:
             known = self._adapters.pop(connection_id, None)
         if known is not None:
-            await known[1].close()
+            await known.close()
 
     async def close(self) -> None:
         async with self._lock:
             adapters, self._adapters = list(self._adapters.values()), {}
-        for _, adapter in adapters:
+        for adapter in adapters:
             await adapter.close()
 
-    def _build(self, connection: Connection) -> CalendarProvider:
+    def _build(self, connection: Connection) -> _Adapter:
         if connection.provider is not ProviderKind.MSGRAPH:
             raise ProviderError(f"calhub cannot sync {connection.provider.value} connections yet")
         credentials = MicrosoftCredentials.from_secret(connection.credentials)
@@ -138,4 +138,16 @@ class ProviderRegistry:
             ca_bundle=self.endpoints.ca_bundle,
             budget=RequestBudget(self.endpoints.requests_per_second, self.endpoints.request_burst),
         )
-        return MicrosoftGraphProvider(client, clock=self._clock)
+        provider = MicrosoftGraphProvider(client, clock=self._clock)
+        return _Adapter(connection.updated_at, provider, tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class _Adapter:
+    version: datetime  # the connection's updated_at when the adapter was built
+    provider: CalendarProvider
+    tokens: MsalTokenSource
+
+    async def close(self) -> None:
+        await self.provider.close()
+        await asyncio.to_thread(self.tokens.close)

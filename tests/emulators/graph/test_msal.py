@@ -21,18 +21,13 @@ from calhub.emulators.graph.app import create_app
 from calhub.emulators.graph.clock import EmulatorClock
 from calhub.emulators.graph.seed import load_seed
 from calhub.emulators.graph.state import App, GraphState
-from calhub.emulators.graph.tls import TlsFiles, ensure_certificates
+from calhub.emulators.graph.tls import TlsFiles
 from tests.emulators.graph.certificates import AppCertificate, make_app_certificate
 from tests.emulators.graph.seeds import APP_ID, APP_SECRET, CONTOSO, contoso_seed
 from tests.emulators.graph.servers import serve_in_thread
 
 SCOPES = ["https://graph.microsoft.com/.default"]
 CERT_APP = "c3a1f2e4-0000-4000-8000-00000000ce28"
-
-
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return ensure_certificates(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")

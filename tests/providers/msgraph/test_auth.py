@@ -12,7 +12,7 @@ from calhub.emulators.graph.app import create_app
 from calhub.emulators.graph.clock import EmulatorClock
 from calhub.emulators.graph.seed import load_seed
 from calhub.emulators.graph.state import GraphState
-from calhub.emulators.graph.tls import TlsFiles, ensure_certificates
+from calhub.emulators.graph.tls import TlsFiles
 from calhub.providers.base import ConsentRevoked, CredentialsRejected
 from calhub.providers.msgraph.auth import (
     ClientSecret,
@@ -23,11 +23,6 @@ from calhub.providers.msgraph.auth import (
 from calhub.providers.msgraph.errors import token_roles
 from tests.emulators.graph.seeds import APP_ID, APP_SECRET, CONTOSO, contoso_seed
 from tests.emulators.graph.servers import serve_in_thread
-
-
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return ensure_certificates(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")

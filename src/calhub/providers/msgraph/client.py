@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import random as random_module
 import re
+import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -90,7 +91,9 @@ class GraphClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._tokens = tokens
-        verify: str | bool = ca_bundle if ca_bundle is not None else True
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_bundle) if ca_bundle is not None else True
+        )
         self._http = httpx.AsyncClient(
             transport=transport, verify=verify, timeout=timeout, trust_env=ca_bundle is None
         )
