@@ -1,7 +1,16 @@
 """The Procrastinate tasks: thin wrappers that take the runtime from the worker context and
 call a service. ``register_tasks`` adds them to an app; nothing is registered at import time.
 
-Periodic work:
+Sync tasks (names and locks in ``calhub.services.jobs``): ``calhub.sync_calendar``,
+``calhub.ensure_subscription``, ``calhub.renew_subscription`` and ``calhub.discover_calendars``.
+
+Periodic work (Procrastinate defers each schedule once across all workers):
+- ``calhub.sync_quiet_calendars`` every 5 minutes: a delta pass for calendars with no
+  notification or sync for an hour (the safety net for lost notifications).
+- ``calhub.reconcile_calendars`` hourly: a full sync for calendars whose last one is a day old.
+- ``calhub.renew_subscriptions`` every 15 minutes: subscriptions expiring within a day.
+- ``calhub.rediscover_calendars`` daily: rooms and mailboxes of every active connection.
+- ``calhub.prune_sync_records`` daily: processed notifications and spent consent states.
 - ``calhub.retry_stalled_jobs`` every minute: a job whose worker stopped heart-beating for
   ``STALLED_AFTER_S`` is put back to ``todo`` (Procrastinate's at-least-once needs this; a stalled
   job holding a ``lock`` would otherwise block its calendar forever).
@@ -11,14 +20,22 @@ Periodic work:
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import procrastinate
 import structlog
 
 from calhub.bootstrap import Runtime
-from calhub.services import pings
-from calhub.services.jobs import PING_TASK
+from calhub.domain.ids import CalendarId, ConnectionId, SubscriptionId, TenantId
+from calhub.services import calendar_sync, discovery, housekeeping, pings, subscriptions
+from calhub.services.jobs import (
+    DISCOVER_CALENDARS_TASK,
+    ENSURE_SUBSCRIPTION_TASK,
+    PING_TASK,
+    RENEW_SUBSCRIPTION_TASK,
+    SYNC_CALENDAR_TASK,
+)
 
 RUNTIME_CONTEXT_KEY = "calhub_runtime"
 STALLED_AFTER_S = 30.0
@@ -32,8 +49,14 @@ def _runtime(context: procrastinate.JobContext) -> Runtime:
     return runtime
 
 
+def _id(value: str) -> uuid.UUID:
+    return uuid.UUID(value)
+
+
 def register_tasks(app: procrastinate.App) -> None:
     """Register every calhub task and periodic schedule on ``app``."""
+    _register_sync_tasks(app)
+    _register_sync_schedules(app)
 
     @app.task(name=PING_TASK, pass_context=True, retry=3)
     async def ping(context: procrastinate.JobContext, tenant_id: str, ping_id: str) -> None:
@@ -57,6 +80,83 @@ def register_tasks(app: procrastinate.App) -> None:
         await app.job_manager.delete_old_jobs(
             nb_hours=KEEP_FINISHED_HOURS, include_failed=False, include_cancelled=True
         )
+
+
+def _register_sync_tasks(app: procrastinate.App) -> None:
+    # Unexpected errors (database restarts, bugs) are retried with backoff; provider errors
+    # never reach here, the services record them and reschedule.
+    retry = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=5)
+
+    @app.task(name=SYNC_CALENDAR_TASK, pass_context=True, retry=retry)
+    async def sync_calendar(
+        context: procrastinate.JobContext, tenant_id: str, calendar_id: str, full: bool = False
+    ) -> None:
+        result = await calendar_sync.sync_calendar_job(
+            _runtime(context).hub, TenantId(_id(tenant_id)), CalendarId(_id(calendar_id)), full=full
+        )
+        if result.skipped:
+            log.info("calendar_sync_skipped", calendar_id=calendar_id, reason=result.skipped)
+
+    @app.task(name=ENSURE_SUBSCRIPTION_TASK, pass_context=True, retry=retry)
+    async def ensure_subscription(
+        context: procrastinate.JobContext, tenant_id: str, calendar_id: str
+    ) -> None:
+        await subscriptions.ensure_subscription(
+            _runtime(context).hub, TenantId(_id(tenant_id)), CalendarId(_id(calendar_id))
+        )
+
+    @app.task(name=RENEW_SUBSCRIPTION_TASK, pass_context=True, retry=retry)
+    async def renew_subscription(
+        context: procrastinate.JobContext, tenant_id: str, subscription_id: str
+    ) -> None:
+        await subscriptions.renew_subscription(
+            _runtime(context).hub, TenantId(_id(tenant_id)), SubscriptionId(_id(subscription_id))
+        )
+
+    @app.task(name=DISCOVER_CALENDARS_TASK, pass_context=True, retry=retry)
+    async def discover_calendars(
+        context: procrastinate.JobContext, tenant_id: str, connection_id: str
+    ) -> None:
+        await discovery.discover_calendars(
+            _runtime(context).hub, TenantId(_id(tenant_id)), ConnectionId(_id(connection_id))
+        )
+
+
+def _register_sync_schedules(app: procrastinate.App) -> None:
+    @app.periodic(cron="*/5 * * * *", periodic_id="sync_quiet_calendars")
+    @app.task(
+        name="calhub.sync_quiet_calendars", queueing_lock="sync_quiet_calendars", pass_context=True
+    )
+    async def sync_quiet_calendars(context: procrastinate.JobContext, timestamp: int) -> None:
+        await calendar_sync.sync_quiet_calendars(_runtime(context).hub)
+
+    @app.periodic(cron="7 * * * *", periodic_id="reconcile_calendars")
+    @app.task(
+        name="calhub.reconcile_calendars", queueing_lock="reconcile_calendars", pass_context=True
+    )
+    async def reconcile_calendars(context: procrastinate.JobContext, timestamp: int) -> None:
+        await calendar_sync.reconcile_calendars(_runtime(context).hub)
+
+    @app.periodic(cron="*/15 * * * *", periodic_id="renew_subscriptions")
+    @app.task(
+        name="calhub.renew_subscriptions", queueing_lock="renew_subscriptions", pass_context=True
+    )
+    async def renew_subscriptions(context: procrastinate.JobContext, timestamp: int) -> None:
+        await subscriptions.renew_due_subscriptions(_runtime(context).hub)
+
+    @app.periodic(cron="23 3 * * *", periodic_id="rediscover_calendars")
+    @app.task(
+        name="calhub.rediscover_calendars", queueing_lock="rediscover_calendars", pass_context=True
+    )
+    async def rediscover_calendars(context: procrastinate.JobContext, timestamp: int) -> None:
+        await housekeeping.rediscover_all(_runtime(context).hub)
+
+    @app.periodic(cron="41 4 * * *", periodic_id="prune_sync_records")
+    @app.task(
+        name="calhub.prune_sync_records", queueing_lock="prune_sync_records", pass_context=True
+    )
+    async def prune_sync_records(context: procrastinate.JobContext, timestamp: int) -> None:
+        await housekeeping.prune(_runtime(context).hub)
 
 
 async def run_worker(runtime: Runtime, concurrency: int, **options: Any) -> None:

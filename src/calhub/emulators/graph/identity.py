@@ -131,7 +131,7 @@ def _authenticate(
         )
     secret = fields.get("client_secret") or basic_secret
     if secret is not None:
-        _check_secret(app, secret)
+        _check_secret(state, app, secret)
     elif "client_assertion" in fields:
         if fields.get("client_assertion_type") != JWT_BEARER:
             raise _missing("client_assertion_type")
@@ -189,7 +189,7 @@ def _basic_credentials(authorization: str | None) -> tuple[str | None, str | Non
     return unquote_plus(client_id) or None, unquote_plus(secret) or None
 
 
-def _check_secret(app: App, secret: str) -> None:
+def _check_secret(state: GraphState, app: App, secret: str) -> None:
     if app.client_secret is None or not _same(app.client_secret, secret):
         raise IdentityRefusal(
             401,
@@ -198,6 +198,17 @@ def _check_secret(app: App, secret: str) -> None:
             "Invalid client secret provided. Ensure the secret being sent in the request is the "
             f"client secret value, not the client secret ID, for a secret added to app "
             f"'{app.client_id}'.",
+        )
+    expires_at = app.client_secret_expires_at
+    if expires_at is not None and state.clock.now() >= expires_at:
+        raise IdentityRefusal(
+            401,
+            "invalid_client",
+            7000222,
+            f"The provided client secret keys for app '{app.client_id}' are expired. Visit the "
+            "Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or "
+            "consider using certificate credentials for added security: "
+            "https://aka.ms/certCreds.",
         )
 
 

@@ -5,7 +5,8 @@
 "events": [{"mailbox": upn, "event": {...Graph event JSON as for POST...}}]}]}``
 
 Extensions beyond the issue's format, all optional: an app's ``certificate_pem`` (for client
-assertions) and ``redirect_uris``; a user's ``mailboxEnabled: false`` (no Exchange Online mailbox);
+assertions), ``redirect_uris`` and ``client_secret_expires_at`` (ISO instant); a user's
+``mailboxEnabled: false`` (no Exchange Online mailbox);
 any further Graph ``room`` property on a room (``address``, ``tags``, ``nickname``, ...).
 A bad seed raises ``SeedInvalid`` naming the offending path and loads nothing.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, cast
 
 from calhub.emulators.graph.errors import SeedInvalid
@@ -106,7 +108,21 @@ def _app(raw: Any, where: str) -> App:
         consent=consent,
         certificate_pem=None if certificate is None else str(certificate),
         redirect_uris=tuple(str(u) for u in _list(data, "redirect_uris", where, optional=True)),
+        client_secret_expires_at=_optional_instant(data, "client_secret_expires_at", where),
     )
+
+
+def _optional_instant(data: Mapping[str, Any], name: str, where: str) -> datetime | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise SeedInvalid(f"{where}.{name} must be an ISO 8601 instant") from exc
+    if moment.tzinfo is None:
+        raise SeedInvalid(f"{where}.{name} needs a time zone offset")
+    return moment
 
 
 def _user(raw: Any, tenant_id: str, where: str) -> Mailbox:

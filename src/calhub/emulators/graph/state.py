@@ -14,6 +14,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from calhub.emulators.graph.clock import EmulatorClock
@@ -33,6 +34,7 @@ class App:
     client_secret: str | None
     consent: Consent = "granted"
     certificate_pem: str | None = None  # public certificate for client assertions
+    client_secret_expires_at: datetime | None = None  # after it: invalid_client 7000222
     service_principal_id: str = field(default_factory=lambda: _guid())
     redirect_uris: tuple[str, ...] = ()  # empty: any redirect URI is accepted
 

@@ -12,7 +12,10 @@ Limits, per graph.md §10.1–10.2 and limits-and-scale.md §1:
   ``RateLimited``; other 5xx, timeouts and dropped connections back off exponentially with full
   jitter (``random() * min(cap, base * 2**attempt)``); out of attempts → ``Transient``;
 - 401 ``InvalidAuthenticationToken``: the token source drops its token and the request is tried
-  once more with a new one; refused again → ``AuthExpired``.
+  once more with a new one; refused again → ``AuthExpired``. The same for a 403
+  ``ErrorAccessDenied`` made with a token that carries roles: consent may have been withdrawn
+  since the token was issued, and only a fresh token (without roles then) tells a revoked
+  consent (``ConsentRevoked``) from a mailbox outside the access policy (``MailboxOutOfScope``).
 
 Other error answers are translated by ``errors.translate``. Waiting happens outside the mailbox
 semaphore, so a throttled request does not hold a slot. ``sleep`` and ``random`` are injectable.
@@ -34,6 +37,7 @@ import httpx
 from calhub.providers.base import (
     AuthExpired,
     InvalidResponse,
+    MailboxOutOfScope,
     ProviderError,
     RateLimited,
     Transient,
@@ -163,7 +167,12 @@ class GraphClient:
                 return response
             answer = read_error(response.status_code, _json_or_none(response), response.headers)
             failure = translate(answer, mailbox=mailbox, token=token)
-            if isinstance(failure, AuthExpired):
+            # A refused token, or a 403 judged by a token issued before consent was withdrawn
+            # (it still carries roles): ask the identity platform once more, then judge again.
+            if isinstance(failure, AuthExpired | MailboxOutOfScope) and response.status_code in (
+                401,
+                403,
+            ):
                 if refreshed:
                     raise failure
                 refreshed = True

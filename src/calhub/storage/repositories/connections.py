@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from calhub.domain.calendars import Connection, ConnectionStatus, MailboxScope, Secret
 from calhub.domain.ids import ConnectionId, TenantId
@@ -55,6 +55,22 @@ class ConnectionRepository:
             tenant_id, [blob for row in rows for blob in (row.credentials, row.scope)]
         )
         return [connection_from_row(row, keys) for row in rows]
+
+    async def active(self) -> Sequence[tuple[TenantId, ConnectionId]]:
+        """Every tenant's active connections (for periodic jobs), without opening secrets."""
+        rows = await self._scope.conn.execute(
+            select(connections.c.tenant_id, connections.c.id)
+            .where(connections.c.status == ConnectionStatus.ACTIVE.value)
+            .order_by(connections.c.tenant_id, connections.c.id)
+        )
+        return [(TenantId(row.tenant_id), ConnectionId(row.id)) for row in rows]
+
+    async def count_by_status(self) -> dict[ConnectionStatus, int]:
+        """How many connections are in each status, across tenants (metrics export)."""
+        rows = await self._scope.conn.execute(
+            select(connections.c.status, func.count()).group_by(connections.c.status)
+        )
+        return {ConnectionStatus(row[0]): int(row[1]) for row in rows}
 
     async def set_status(
         self,

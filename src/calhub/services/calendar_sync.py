@@ -1,0 +1,186 @@
+"""Run the sync engine for one calendar and react to what the provider says (issue 4, "Sync").
+
+``sync_calendar_job`` is what the ``calhub.sync_calendar`` task calls, under the calendar's
+Procrastinate ``lock``. It reads the calendar and its connection, notes the notifications waiting
+for it, runs ``calhub.sync.engine.sync_calendar`` (one transaction for the mirror, cursor and
+status) and then marks those notifications processed; the lag recorded is from the oldest of
+them. Provider errors are never allowed to crash the job:
+
+- ``ConsentRevoked`` → the connection is disabled and purged (``services.connections``);
+- ``CredentialsRejected`` → the connection waits for new credentials;
+- ``MailboxOutOfScope`` → the calendar is marked out of scope with the reason (retried by the
+  daily reconciliation only, never hot);
+- ``RateLimited`` → the failure is recorded and the sync queued again after ``Retry-After``;
+- anything else (``Transient``, ``InvalidResponse``, ...) → recorded, queued again with
+  exponential backoff; the safety net catches up anyway.
+
+``full=True`` (the daily reconciliation) ignores the saved cursor: a full read of the window
+around now repairs whatever drifted and re-anchors the delta window, which Graph fixes at the
+first call of a delta round.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+import structlog
+
+from calhub.domain.calendars import ConnectionStatus
+from calhub.domain.ids import CalendarId, ConnectionId, TenantId
+from calhub.providers.base import (
+    ConsentRevoked,
+    CredentialsRejected,
+    MailboxOutOfScope,
+    NotFound,
+    ProviderError,
+    RateLimited,
+)
+from calhub.services.connections import (
+    disable_for_rejected_credentials,
+    disable_for_revoked_consent,
+)
+from calhub.services.context import HubContext
+from calhub.services.jobs import defer_sync
+from calhub.sync.engine import SyncOutcome, sync_calendar
+
+BACKOFF_BASE_S: Final = 30.0
+BACKOFF_CAP_S: Final = 30 * 60.0
+QUIET_AFTER: Final = timedelta(hours=1)
+RECONCILE_EVERY: Final = timedelta(hours=24)
+
+log = structlog.get_logger("calhub.sync")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncJobResult:
+    outcome: SyncOutcome | None  # None: nothing ran (skipped, or failed and rescheduled)
+    skipped: str | None = None
+    error: str | None = None
+
+
+async def sync_calendar_job(
+    ctx: HubContext, tenant_id: TenantId, calendar_id: CalendarId, *, full: bool = False
+) -> SyncJobResult:
+    async with ctx.uow() as uow:
+        calendar = await uow.calendars.get(tenant_id, calendar_id)
+        connection = (
+            None
+            if calendar is None
+            else await uow.connections.get(tenant_id, calendar.connection_id)
+        )
+        pending = await uow.notifications.pending(tenant_id, calendar_id)
+        status = await uow.sync_status.get(tenant_id, calendar_id)
+    if calendar is None or connection is None:
+        return SyncJobResult(None, skipped="the calendar no longer exists")
+    if connection.status is not ConnectionStatus.ACTIVE:
+        return SyncJobResult(None, skipped=f"the connection is {connection.status.value}")
+    if calendar.missing_since is not None:
+        return SyncJobResult(None, skipped="the calendar is missing from the directory")
+    if full:
+        calendar = dataclasses.replace(calendar, sync_cursor=None)
+    try:
+        provider = await ctx.providers.for_connection(connection)
+        outcome = await sync_calendar(
+            ctx.uow,
+            provider,
+            calendar,
+            clock=ctx.clock,
+            window=ctx.window,
+            occurrence_limit=ctx.occurrence_limit,
+            change_seen_at=None if pending is None else pending.oldest_received_at,
+        )
+    except ProviderError as exc:
+        failures = 0 if status is None else status.consecutive_failures
+        return await _failed(ctx, tenant_id, calendar_id, connection.id, exc, failures)
+    async with ctx.uow() as uow:
+        if pending is not None:
+            await uow.notifications.mark_processed(
+                tenant_id, calendar_id, pending.newest_id, ctx.clock.now()
+            )
+        if calendar.out_of_scope_reason is not None:
+            await uow.calendars.clear_out_of_scope(tenant_id, calendar_id, ctx.clock.now())
+        await uow.commit()
+    return SyncJobResult(outcome)
+
+
+async def _failed(
+    ctx: HubContext,
+    tenant_id: TenantId,
+    calendar_id: CalendarId,
+    connection_id: ConnectionId,
+    error: ProviderError,
+    previous_failures: int,
+) -> SyncJobResult:
+    now = ctx.clock.now()
+    words = _in_words(error)
+    if isinstance(error, ConsentRevoked):
+        await disable_for_revoked_consent(ctx, tenant_id, connection_id, words)
+    elif isinstance(error, CredentialsRejected):
+        await disable_for_rejected_credentials(ctx, tenant_id, connection_id, words)
+    async with ctx.uow() as uow:
+        await uow.sync_status.record_failure(tenant_id, calendar_id, words, now)
+        if isinstance(error, MailboxOutOfScope):
+            await uow.calendars.mark_out_of_scope(tenant_id, calendar_id, words, now)
+        await uow.commit()
+    if isinstance(error, RateLimited):
+        await defer_sync(ctx.jobs, tenant_id, calendar_id, delay_s=max(error.retry_after, 1.0))
+    elif not isinstance(error, ConsentRevoked | CredentialsRejected | MailboxOutOfScope):
+        await defer_sync(ctx.jobs, tenant_id, calendar_id, delay_s=backoff(previous_failures))
+    log.warning(
+        "calendar_sync_failed",
+        tenant_id=str(tenant_id),
+        calendar_id=str(calendar_id),
+        error=type(error).__name__,
+    )
+    return SyncJobResult(None, error=words)
+
+
+def backoff(previous_failures: int, rand: float | None = None) -> float:
+    """Seconds before the next attempt: exponential with full jitter in its upper half."""
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0 ** min(previous_failures, 16))
+    spread = random.random() if rand is None else rand  # noqa: S311 (jitter, not security)
+    return ceiling / 2 + spread * ceiling / 2
+
+
+def _in_words(error: ProviderError) -> str:
+    """A sentence for the calendar's status: no personal data (provider messages are ours)."""
+    if isinstance(error, MailboxOutOfScope):
+        return impersonal_reason(error)
+    if isinstance(error, ConsentRevoked):
+        return "admin consent was revoked or the app was deleted; the connection was disabled"
+    if isinstance(error, CredentialsRejected):
+        return "Microsoft rejected the client secret or certificate (wrong or expired)"
+    if isinstance(error, RateLimited):
+        return f"throttled by the provider; retrying after {error.retry_after:.0f} s"
+    if isinstance(error, NotFound):
+        return "the provider no longer finds this calendar"
+    # Provider messages may quote request details; keep only the head ("Graph answered 503 X").
+    return f"{type(error).__name__}: {str(error).split(': ', 1)[0]}"
+
+
+def impersonal_reason(error: MailboxOutOfScope) -> str:
+    """The refusal in words, with the mailbox's address or id replaced by "this mailbox"."""
+    return error.reason.replace(error.mailbox, "this mailbox")
+
+
+async def sync_quiet_calendars(ctx: HubContext, limit: int = 1000) -> int:
+    """Safety net: queue a delta pass for calendars with no notification or sync for an hour."""
+    async with ctx.uow() as uow:
+        quiet = await uow.sync_status.quiet_calendars(ctx.clock.now() - QUIET_AFTER, limit)
+    for due in quiet:
+        await defer_sync(ctx.jobs, due.tenant_id, due.calendar_id)
+    return len(quiet)
+
+
+async def reconcile_calendars(ctx: HubContext, limit: int = 1000) -> int:
+    """Queue a full sync for calendars whose last full sync is a day old (spread over the day
+    by running this hourly on the longest-waiting first)."""
+    async with ctx.uow() as uow:
+        due = await uow.sync_status.due_for_reconciliation(ctx.clock.now() - RECONCILE_EVERY, limit)
+    for item in due:
+        await defer_sync(ctx.jobs, item.tenant_id, item.calendar_id, full=True)
+    return len(due)
