@@ -103,6 +103,7 @@ async def test_faults_read_and_partial_update(emulator: httpx.AsyncClient) -> No
     defaults = (await emulator.get("/_emulator/faults")).json()
     assert defaults == {
         "error_rate": 0.0,
+        "throttle_rate": 0.0,
         "latency_ms": [0, 0],
         "duplicate_notifications": 0.0,
         "drop_notifications": 0.0,

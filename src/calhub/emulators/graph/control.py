@@ -147,6 +147,7 @@ def _positive(name: str, value: Any) -> int:
 
 _KNOBS: dict[str, Callable[[str, Any], Any]] = {
     "error_rate": _rate,
+    "throttle_rate": _rate,
     "latency_ms": _range_ms,
     "duplicate_notifications": _rate,
     "drop_notifications": _rate,

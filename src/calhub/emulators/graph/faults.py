@@ -9,7 +9,10 @@ API or the ``$batch`` envelope, whose items come back through here one by one). 
 2. over concurrency: ``mailbox_concurrency`` requests of that app to that mailbox already in
    flight → 429 ``ApplicationThrottled`` "Application is over its MailboxConcurrency limit.";
 3. ``latency_ms``: a random delay while the request counts as in flight;
-4. ``error_rate``: a random 503 ``ServiceNotAvailable``, some with ``Retry-After``.
+4. ``throttle_rate``: a random 429 ``TooManyRequests`` with a ``Retry-After`` of 1–3 s (Outlook
+   throttling the app for reasons the client cannot see);
+5. ``error_rate``: a random 5xx: mostly 503 ``ServiceNotAvailable`` (about half with
+   ``Retry-After``), also 500 ``InternalServerError``, 502 and 504 ``GatewayTimeout``.
 
 The app comes from the bearer token (an invalid token is left for the route to refuse, and such
 requests are not throttled); the mailbox from ``/v1.0/users/{id | upn}/...``, resolved in the
@@ -110,8 +113,12 @@ class FaultMiddleware:
             low, high = faults.latency_ms
             if high > 0:
                 await asyncio.sleep(state.random.uniform(low, high) / 1000)
+            if faults.throttle_rate > 0 and state.random.random() < faults.throttle_rate:
+                throttled = _too_many_requests(state.random.randint(1, 3))
+                await _respond(state, scope, receive, send, throttled)
+                return
             if faults.error_rate > 0 and state.random.random() < faults.error_rate:
-                await _respond(state, scope, receive, send, _unavailable(state))
+                await _respond(state, scope, receive, send, _server_error(state))
                 return
             await self.app(scope, receive, send)
         finally:
@@ -156,6 +163,18 @@ def _over_concurrency() -> GraphError:
         "Application is over its MailboxConcurrency limit.",
         headers={"Retry-After": str(CONCURRENCY_RETRY_AFTER_SECONDS)},
     )
+
+
+def _server_error(state: GraphState) -> GraphError:
+    """One of the 5xx answers Graph gives under load (graph.md §10.2)."""
+    roll = state.random.random()
+    if roll < 0.7:
+        return _unavailable(state)
+    if roll < 0.8:
+        return GraphError(500, "InternalServerError", "An internal server error occurred.")
+    if roll < 0.9:
+        return GraphError(502, "BadGateway", "The gateway received an invalid response.")
+    return GraphError(504, "GatewayTimeout", "The operation timed out.")
 
 
 def _unavailable(state: GraphState) -> GraphError:

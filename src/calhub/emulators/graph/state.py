@@ -104,6 +104,7 @@ class Faults:
     """The knobs of ``POST /_emulator/faults``; the defaults are Graph's documented limits."""
 
     error_rate: float = 0.0
+    throttle_rate: float = 0.0
     latency_ms: tuple[int, int] = (0, 0)
     duplicate_notifications: float = 0.0
     drop_notifications: float = 0.0
@@ -176,6 +177,7 @@ class GraphState:
             "now": self.clock.now().isoformat(),
             "faults": {
                 "error_rate": self.faults.error_rate,
+                "throttle_rate": self.faults.throttle_rate,
                 "latency_ms": list(self.faults.latency_ms),
                 "duplicate_notifications": self.faults.duplicate_notifications,
                 "drop_notifications": self.faults.drop_notifications,
