@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import structlog
 
 from calhub.storage.embedded import embedded_postgres
 from calhub.storage.migrate import upgrade_to_head
@@ -83,3 +84,11 @@ def fresh_database_url(postgres_url: str, template_url: str) -> str:
 @pytest.fixture
 def key_file(tmp_path: Path) -> Path:
     return tmp_path / "master.key"
+
+
+@pytest.fixture(autouse=True)
+def _logging_reset_after_test() -> Iterator[None]:
+    """A CLI test configures structlog onto its captured stream, which pytest closes afterwards;
+    later tests must not log into that closed stream."""
+    yield
+    structlog.reset_defaults()

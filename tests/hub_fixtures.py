@@ -11,7 +11,7 @@ asked for. ``connect_contoso`` makes a consented Contoso connection the way an a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from calhub.emulators.graph.tls import TlsFiles, ensure_certificates
 from calhub.providers.msgraph.auth import ClientSecret
 from calhub.services.connections import create_microsoft_connection
 from calhub.services.context import HubContext
+from calhub.services.jobs import JobRequest
 from calhub.services.providers import MicrosoftCredentials, ProviderEndpoints, ProviderRegistry
 from calhub.storage.unit_of_work import UnitOfWorkFactory
 from tests.emulators.graph.seeds import APP_ID, APP_SECRET, CONTOSO
@@ -72,6 +73,15 @@ class RecordingJobQueue:
             self._waiting_locks.add(queueing_lock)
         self.jobs.append((task_name, arguments))
         return len(self.jobs)
+
+    async def defer_many(self, jobs: Sequence[JobRequest]) -> int:
+        queued = [
+            await self.defer(
+                job.task_name, lock=job.lock, queueing_lock=job.queueing_lock, **job.arguments
+            )
+            for job in jobs
+        ]
+        return sum(job_id is not None for job_id in queued)
 
     async def is_reachable(self) -> bool:
         return True

@@ -37,6 +37,12 @@ _KINDS = (
         "Authentication required",
         "Send a tenant API key as 'Authorization: Bearer chk_...'.",
     ),
+    ProblemKind(
+        "notification-rejected",
+        401,
+        "Notification rejected",
+        "No notification in the request could be authenticated; nothing was stored.",
+    ),
     ProblemKind("forbidden", 403, "Forbidden", "The API key may not do this."),
     ProblemKind("not-found", 404, "Not found", "No such resource, or not in your tenant."),
     ProblemKind(
@@ -60,6 +66,26 @@ _KINDS = (
         "not-ready", 503, "Not ready", "A dependency (database or job queue) is not reachable."
     ),
     ProblemKind("internal-error", 500, "Internal error", "An unexpected error; it was logged."),
+    ProblemKind(
+        "connection-not-ready",
+        409,
+        "Connection not ready",
+        "The connection cannot do this in its current state (e.g. no admin consent yet, consent "
+        "revoked, credentials purged); 'detail' says what to do.",
+    ),
+    ProblemKind(
+        "invalid-scope",
+        422,
+        "Invalid mailbox scope",
+        "The mailbox scope cannot be used; 'detail' says why.",
+    ),
+    ProblemKind(
+        "consent-not-granted",
+        400,
+        "Consent not granted",
+        "The admin-consent round trip did not connect anything (declined, or a consent link "
+        "that is forged, unknown, expired or already used); 'detail' says which.",
+    ),
 )
 PROBLEMS: dict[str, ProblemKind] = {kind.slug: kind for kind in _KINDS}
 _BY_STATUS: dict[int, ProblemKind] = {kind.status: kind for kind in reversed(_KINDS)}

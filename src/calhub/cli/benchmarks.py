@@ -83,3 +83,55 @@ def graph_emulator(
     if output is not None:
         output.write_text(text + "\n")
     typer.echo(text)
+
+
+@app.command()
+def sync(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Reduced run (200 calendars, 10 s), under a minute.")
+    ] = False,
+    calendars: Annotated[
+        int | None, typer.Option(min=2, help="Mailboxes and rooms (default 1,000).")
+    ] = None,
+    seconds: Annotated[
+        float | None, typer.Option(min=1, help="How long changes are made (default 60 s).")
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(min=1, help="Changes per second made in Graph (default 200).")
+    ] = None,
+    notifications: Annotated[
+        int | None, typer.Option(min=1, help="Notifications posted to the intake (default 20,000).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="`calhub worker` processes (default 2).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Also write the JSON result to this file.")
+    ] = None,
+) -> None:
+    """Sync: lag from a change in Graph (emulated) to calhub's mirror, and intake throughput."""
+    from calhub.cli.bench.sync import run_sync_benchmark
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done, total=total)
+
+        result = run_sync_benchmark(
+            quick,
+            calendars=calendars,
+            seconds=seconds,
+            rate=rate,
+            notifications=notifications,
+            workers=workers,
+            progress=report,
+        )
+    text = json.dumps(result, sort_keys=True)
+    if output is not None:
+        output.write_text(text + "\n")
+    typer.echo(text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from calhub import __version__
-from calhub.cli import admin, benchmarks, emulate, server
+from calhub.cli import admin, benchmarks, connect, emulate, server
 
 app = typer.Typer(
     name="calhub",
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 server.register(app)
 admin.register(app)
+connect.register(app)
 app.add_typer(benchmarks.app, name="bench")
 app.add_typer(emulate.app, name="emulate")
 

@@ -9,14 +9,11 @@ import typer
 import uvicorn
 
 from calhub.api.app import create_app
-from calhub.bootstrap import Runtime, database_url_for
+from calhub.bootstrap import Runtime, bootstrap, database_url_for
 from calhub.cli.common import console, load_settings, run_async, run_with_runtime
-from calhub.services.apikeys import create_api_key
-from calhub.services.tenants import create_tenant, list_tenants
+from calhub.cli.demo import prepare_emulator, running_emulator, set_up_demo
 from calhub.storage.migrate import upgrade_to_head
 from calhub.workers.tasks import run_worker
-
-DEMO_TENANT = "Demo Organisation"
 
 
 async def _serve(runtime: Runtime, with_worker: bool) -> None:
@@ -83,25 +80,18 @@ def migrate() -> None:
 
 
 def demo() -> None:
-    """Start calhub with the embedded defaults, a demo tenant and a fresh API key."""
+    """Start calhub with the embedded defaults and a Graph emulator with a seeded tenant,
+    connected and syncing; prints a fresh API key and what to try."""
+    emulator = prepare_emulator(load_settings())
 
-    async def main(runtime: Runtime) -> None:
-        tenants = [t for t in await list_tenants(runtime.uow) if t.name == DEMO_TENANT]
-        tenant = (
-            tenants[0] if tenants else await create_tenant(runtime.uow, runtime.clock, DEMO_TENANT)
-        )
-        issued = await create_api_key(runtime.uow, runtime.clock, tenant.id, "demo")
-        url = f"http://{runtime.settings.host}:{runtime.settings.port}"
-        console.print(f"\n[bold]calhub demo[/bold] at {url}")
-        console.print(f"  tenant   {tenant.name} ({tenant.id})")
-        console.print(f"  API key  {issued.token}")
-        console.print(
-            f"  try      curl -H 'Authorization: Bearer {issued.token}' {url}/api/v1/tenant"
-        )
-        console.print(f"  docs     {url}/docs    health {url}/healthz\n")
-        await _serve(runtime, with_worker=True)
+    async def main() -> None:
+        # The emulator outlives the runtime, so calhub's Graph clients close their connections
+        # before the emulator shuts down (else it would wait for them).
+        async with running_emulator(emulator), bootstrap(emulator.settings) as runtime:
+            await set_up_demo(runtime, emulator)
+            await _serve(runtime, with_worker=True)
 
-    run_with_runtime(main)
+    run_async(main())
 
 
 def register(app: typer.Typer) -> None:

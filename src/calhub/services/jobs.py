@@ -3,7 +3,7 @@
 Task names are the contract between the deferring side (API, intake, services) and the workers;
 they live here, with the lock names that go with them, so both sides spell them one way:
 
-- ``calhub.sync_calendar(tenant_id, calendar_id)``: one sync pass. ``lock`` per calendar (a
+- ``calhub.sync_calendar(tenant_id, calendar_id, full)``: one sync pass. ``lock`` per calendar (a
   calendar never syncs concurrently with itself); ``queueing_lock`` per calendar (a storm of
   notifications collapses into one waiting job, which reads every change when it runs).
 - ``calhub.ensure_subscription(tenant_id, calendar_id)``: create (or recreate) the calendar's
@@ -11,10 +11,15 @@ they live here, with the lock names that go with them, so both sides spell them 
 - ``calhub.renew_subscription(tenant_id, subscription_id)``: renew one subscription now
   (a ``reauthorizationRequired`` lifecycle notification asks for that).
 - ``calhub.discover_calendars(tenant_id, connection_id)``: list mailboxes and rooms.
+
+``defer_syncs`` queues many calendars' syncs in one round trip (``JobQueue.defer_many``), for
+the intake, whose POSTs carry up to 100 calendars' notifications.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 PING_TASK = "calhub.ping"
@@ -22,6 +27,16 @@ SYNC_CALENDAR_TASK = "calhub.sync_calendar"
 ENSURE_SUBSCRIPTION_TASK = "calhub.ensure_subscription"
 RENEW_SUBSCRIPTION_TASK = "calhub.renew_subscription"
 DISCOVER_CALENDARS_TASK = "calhub.discover_calendars"
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    """One job for ``JobQueue.defer_many``: what ``defer`` takes, without a schedule."""
+
+    task_name: str
+    arguments: Mapping[str, Any]
+    lock: str | None = None
+    queueing_lock: str | None = None
 
 
 class JobQueue(Protocol):
@@ -37,6 +52,11 @@ class JobQueue(Protocol):
         """Queue ``task_name``; returns the job id, or None when an equal job is already queued."""
         ...
 
+    async def defer_many(self, jobs: Sequence[JobRequest]) -> int:
+        """Queue ``jobs`` in one round trip; returns how many were queued. A job whose queueing
+        lock is already waiting (or taken by an earlier job of the same call) is skipped."""
+        ...
+
     async def is_reachable(self) -> bool: ...
 
 
@@ -46,17 +66,44 @@ def calendar_lock(calendar_id: object) -> str:
 
 
 async def defer_sync(
-    queue: JobQueue, tenant_id: object, calendar_id: object, *, delay_s: float | None = None
+    queue: JobQueue,
+    tenant_id: object,
+    calendar_id: object,
+    *,
+    delay_s: float | None = None,
+    full: bool = False,
 ) -> int | None:
-    """Queue a sync of the calendar unless one is already waiting."""
+    """Queue a sync of the calendar unless one is already waiting. A full sync (the daily
+    reconciliation) has its own queueing lock, so a waiting incremental one cannot swallow it."""
     return await queue.defer(
         SYNC_CALENDAR_TASK,
         lock=calendar_lock(calendar_id),
-        queueing_lock=f"sync:{calendar_id}",
+        queueing_lock=_sync_queueing_lock(calendar_id, full),
         schedule_in_seconds=delay_s,
         tenant_id=str(tenant_id),
         calendar_id=str(calendar_id),
+        full=full,
     )
+
+
+def _sync_queueing_lock(calendar_id: object, full: bool) -> str:
+    return f"{'reconcile' if full else 'sync'}:{calendar_id}"
+
+
+def _sync_request(tenant_id: object, calendar_id: object) -> JobRequest:
+    return JobRequest(
+        SYNC_CALENDAR_TASK,
+        {"tenant_id": str(tenant_id), "calendar_id": str(calendar_id), "full": False},
+        lock=calendar_lock(calendar_id),
+        queueing_lock=_sync_queueing_lock(calendar_id, full=False),
+    )
+
+
+async def defer_syncs(queue: JobQueue, calendars: Iterable[tuple[object, object]]) -> int:
+    """``defer_sync`` for many ``(tenant_id, calendar_id)`` at once, in one round trip; returns
+    how many were queued (calendars with a sync already waiting are not)."""
+    requests = [_sync_request(tenant_id, calendar_id) for tenant_id, calendar_id in calendars]
+    return await queue.defer_many(requests) if requests else 0
 
 
 async def defer_ensure_subscription(

@@ -48,10 +48,9 @@ from calhub.services.connections import (
     disable_for_revoked_consent,
 )
 from calhub.services.context import HubContext
+from calhub.services.intake import CHANGE_NOTIFICATIONS_PATH, LIFECYCLE_NOTIFICATIONS_PATH
 from calhub.services.jobs import defer_ensure_subscription, defer_sync
 
-NOTIFICATION_PATH: Final = "/hooks/microsoft"
-LIFECYCLE_PATH: Final = "/hooks/microsoft/lifecycle"
 LIFETIME: Final = timedelta(days=3)
 RENEW_AHEAD: Final = timedelta(days=1)
 RETRY_SUBSCRIBE_AFTER_S: Final = 300.0
@@ -102,8 +101,8 @@ async def ensure_subscription(
     try:
         info = await provider.subscribe(
             CalendarRef(owner=target.calendar.provider_calendar_id),
-            notification_url=ctx.public_url(NOTIFICATION_PATH),
-            lifecycle_url=ctx.public_url(LIFECYCLE_PATH),
+            notification_url=ctx.public_url(CHANGE_NOTIFICATIONS_PATH),
+            lifecycle_url=ctx.public_url(LIFECYCLE_NOTIFICATIONS_PATH),
             client_state=client_state,
             expires_at=now + lifetime,
         )

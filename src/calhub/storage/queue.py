@@ -3,22 +3,53 @@
 The API and intake processes only defer jobs, so they never import the task code; workers
 register the tasks (``calhub.workers.tasks``) on the same ``App``. Procrastinate's schema is
 installed by calhub's own migrations (``calhub.storage.migrate``).
+
+``defer_many`` writes many jobs in one ``INSERT`` into ``procrastinate_jobs`` (Procrastinate's
+``procrastinate_defer_jobs_v1`` does the same insert, but fails the whole batch on one waiting
+queueing lock); ``ON CONFLICT`` on Procrastinate's unique index of queueing locks of ``todo`` jobs
+skips a job whose lock is already waiting, as ``defer`` does on ``AlreadyEnqueued``. The insert
+triggers that wake workers and record job events fire for each row as for ``defer``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Protocol
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import DEFAULT_QUEUE
 
 from calhub.storage.database import libpq_url
+
+_DEFER_MANY: Final = """
+INSERT INTO procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args)
+SELECT %(queue_name)s, job.task_name, job.lock, job.queueing_lock, job.args::jsonb
+  FROM unnest(%(task_names)s::text[], %(locks)s::text[], %(queueing_locks)s::text[],
+              %(args)s::text[]) AS job(task_name, lock, queueing_lock, args)
+ON CONFLICT (queueing_lock) WHERE status = 'todo' DO NOTHING
+RETURNING id
+"""
 
 
 def build_task_app(database_url: str) -> procrastinate.App:
     """A Procrastinate app on ``database_url``; open it with ``async with app.open_async()``."""
     connector = procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
     return procrastinate.App(connector=connector)
+
+
+class JobToDefer(Protocol):
+    """What ``defer_many`` reads of a job (``calhub.services.jobs.JobRequest`` has it)."""
+
+    @property
+    def task_name(self) -> str: ...
+    @property
+    def arguments(self) -> Mapping[str, Any]: ...
+    @property
+    def lock(self) -> str | None: ...
+    @property
+    def queueing_lock(self) -> str | None: ...
 
 
 class ProcrastinateJobQueue:
@@ -47,6 +78,29 @@ class ProcrastinateJobQueue:
         except AlreadyEnqueued:
             # A job with this queueing lock is already waiting; it will see the newest state.
             return None
+
+    async def defer_many(self, jobs: Sequence[JobToDefer]) -> int:
+        unique: list[JobToDefer] = []
+        locks: set[str] = set()
+        # Rows go in in one order (by queueing lock) in every call, so two calls waiting on each
+        # other's uncommitted locks cannot deadlock.
+        for job in sorted(jobs, key=lambda job: job.queueing_lock or ""):
+            if job.queueing_lock is not None:
+                if job.queueing_lock in locks:
+                    continue
+                locks.add(job.queueing_lock)
+            unique.append(job)
+        if not unique:
+            return 0
+        rows = await self._app.connector.execute_query_all_async(
+            _DEFER_MANY,
+            queue_name=DEFAULT_QUEUE,
+            task_names=[job.task_name for job in unique],
+            locks=[job.lock for job in unique],
+            queueing_locks=[job.queueing_lock for job in unique],
+            args=[json.dumps(dict(job.arguments)) for job in unique],
+        )
+        return len(rows)
 
     async def is_reachable(self) -> bool:
         return await self._app.check_connection_async()

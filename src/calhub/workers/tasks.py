@@ -24,6 +24,9 @@ import uuid
 from typing import Any
 
 import procrastinate
+import procrastinate.exceptions
+import procrastinate.jobs
+import procrastinate.manager
 import structlog
 
 from calhub.bootstrap import Runtime
@@ -67,12 +70,7 @@ def register_tasks(app: procrastinate.App) -> None:
         name="calhub.retry_stalled_jobs", queueing_lock="retry_stalled_jobs", pass_context=True
     )
     async def retry_stalled_jobs(context: procrastinate.JobContext, timestamp: int) -> None:
-        manager = context.app.job_manager
-        stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S))
-        for job in stalled:
-            await manager.retry_job(job)
-        if stalled:
-            log.warning("stalled_jobs_retried", count=len(stalled))
+        await recover_stalled_jobs(context.app.job_manager)
 
     @app.periodic(cron="17 * * * *", periodic_id="prune_finished_jobs")
     @app.task(name="calhub.prune_finished_jobs", queueing_lock="prune_finished_jobs")
@@ -80,6 +78,25 @@ def register_tasks(app: procrastinate.App) -> None:
         await app.job_manager.delete_old_jobs(
             nb_hours=KEEP_FINISHED_HOURS, include_failed=False, include_cancelled=True
         )
+
+
+async def recover_stalled_jobs(manager: procrastinate.manager.JobManager) -> tuple[int, int]:
+    """Put jobs whose worker died back to ``todo``; returns (retried, superseded).
+
+    A job that cannot go back because an equal one (same queueing lock) is already waiting is
+    finished as failed instead: the waiting job does the same work. Leaving it ``doing`` would
+    hold its ``lock``, and so its calendar, forever."""
+    retried = superseded = 0
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER_S):
+        try:
+            await manager.retry_job(job)
+            retried += 1
+        except procrastinate.exceptions.UniqueViolation:
+            await manager.finish_job(job, procrastinate.jobs.Status.FAILED, delete_job=False)
+            superseded += 1
+    if retried or superseded:
+        log.warning("stalled_jobs_recovered", retried=retried, superseded=superseded)
+    return retried, superseded
 
 
 def _register_sync_tasks(app: procrastinate.App) -> None:

@@ -1,4 +1,5 @@
-"""Operations: liveness, readiness (database and queue) and Prometheus metrics."""
+"""Operations: liveness, readiness (database and queue) and Prometheus metrics (the process's
+own, plus every calendar's sync status read from the database: ``calhub.api.sync_metrics``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 
 from calhub.api.dependencies import RuntimeDep
 from calhub.api.problems import Problem
+from calhub.api.sync_metrics import sync_status_exposition
 
 router = APIRouter(tags=["operations"])
 
@@ -50,7 +52,7 @@ async def readyz(runtime: RuntimeDep) -> Readiness:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    return Response(
-        generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST
-    )
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    process = generate_latest(request.app.state.metrics_registry)
+    sync_status = await sync_status_exposition(runtime.hub)
+    return Response(process + sync_status, media_type=CONTENT_TYPE_LATEST)

@@ -5,8 +5,9 @@ writes tenant data takes ``tenant_id`` and filters by it (the one exception is
 ``ApiKeyRepository.get``/``mark_used``, which authentication calls before a tenant is known,
 and the cross-tenant queries of periodic jobs and intake: ``ConsentStateRepository.consume``,
 ``SubscriptionRepository.for_intake``/``due_for_renewal``, ``NotificationInbox.add_many``/
-``prune_processed``, ``OutboxRepository.undelivered``/``mark_delivered`` and the
-``SyncStatusRepository`` safety-net queries).
+``prune_processed``, ``OutboxRepository.undelivered``/``mark_delivered``, the
+``SyncStatusRepository`` safety-net queries and the metrics export's
+``SyncStatusRepository.list(None)``/``ConnectionRepository.count_by_status``).
 """
 
 from calhub.storage.repositories.api_keys import ApiKeyRepository

@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 
 from calhub.domain.ids import ConnectionId, TenantId, new_id
+from calhub.storage.crypto.errors import UnknownKeyVersion
 from calhub.storage.crypto.fields import TenantKeys
 from calhub.storage.repositories.base import Scope
 from calhub.storage.tables import consent_states
@@ -87,8 +88,13 @@ class ConsentStateRepository:
             return False
         if not nonce or not signature:
             return False
-        expected = _signature(await self._scope.keys(tenant_id), f"{tenant_hex}.{nonce}")
-        return hmac.compare_digest(expected, signature)
+        try:
+            keys = await self._scope.keys(tenant_id)
+        except UnknownKeyVersion:  # no such tenant: nobody signed this
+            return False
+        expected = _signature(keys, f"{tenant_hex}.{nonce}")
+        # Bytes: compare_digest refuses non-ASCII str, and the state is whatever a browser sent.
+        return hmac.compare_digest(expected.encode(), signature.encode())
 
     async def consume(
         self, state: str, now: datetime

@@ -95,9 +95,18 @@ class SyncStatusRepository:
         """Notifications for these calendars arrived at ``at`` (one UPDATE per intake POST)."""
         if not received:
             return
+        # Rows are locked in id order first: an UPDATE locks in scan order, which differs between
+        # concurrent POSTs for overlapping calendars and deadlocked them.
+        locked = (
+            select(calendars.c.id)
+            .where(tuple_(calendars.c.tenant_id, calendars.c.id).in_(sorted(set(received))))
+            .order_by(calendars.c.id)
+            .with_for_update()
+            .subquery()
+        )
         await self._scope.conn.execute(
             update(calendars)
-            .where(tuple_(calendars.c.tenant_id, calendars.c.id).in_(sorted(set(received))))
+            .where(calendars.c.id == locked.c.id)
             .values(
                 last_notification_at=func.greatest(
                     func.coalesce(calendars.c.last_notification_at, at), at

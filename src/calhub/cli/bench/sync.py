@@ -1,0 +1,755 @@
+"""``calhub bench sync``: how fast changes made in Microsoft Graph reach calhub's mirror, and how
+many notifications the intake stores per second (issue 4, "Proof").
+
+Targets on a 2-core machine: p99 lag ≤ 3 s at 200 changes/s spread over 1,000 calendars; intake
+≥ 2,000 notifications/s durably stored. The run is a real deployment on loopback:
+
+- the Graph emulator in this process, served over HTTPS (msal accepts only https authorities)
+  with a local CA, seeded with one tenant of user mailboxes and rooms (four users per room);
+- calhub on the configured database (``CALHUB_DATABASE_URL``; unset: a throw-away embedded
+  PostgreSQL in a temporary directory), started as an operator would: one ``calhub serve``
+  process (the intake) and ``workers`` ``calhub worker`` processes, with a consented connection
+  for the tenant. Discovery, one subscription per calendar and every first sync run before any
+  timing. The per-connection request budget is raised (``REQUEST_BUDGET``): the default suits
+  one tenant's steady state, not 200 syncs a second through one connection.
+
+Lag phase: this process makes ``rate`` changes per second for ``seconds`` through the emulator's
+Graph API (ASGI, in its event loop): half creates, half subject edits of events made earlier, on
+calendars picked at random. A change listener on the emulator notes when each change happened
+(event id and change key); Graph's notifications then flow as in production (emulator → POST
+``/hooks/microsoft`` → intake → sync job → delta query → mirror). The mirror's ``events`` rows
+are polled every ``POLL_S``; a change counts as applied when its event shows its change key, or
+a later one (an edit made before the sync saw the create carries the create with it). Its lag is
+the poll's time minus the change's, so it overstates by up to one poll interval.
+``changes_per_s`` is changes applied over the time from the first change made to the last seen.
+
+Intake phase: Graph-shaped notification POSTs of 100 items (each for another calendar, with that
+subscription's ``clientState``, each a new change) are sent over ``INTAKE_CONCURRENCY``
+connections; ``intake_per_s`` is the inbox rows added over the time until the last 202. The
+workers keep running, so the syncs the notifications ask for compete for the CPU as they would.
+
+This module reads the database directly (``calhub.storage.tables``): it observes calhub from
+outside and must not depend on the code it measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import platform
+import random
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, Final
+
+import httpx
+import uvicorn
+from sqlalchemy import func, select
+
+from calhub.bootstrap import Runtime, bootstrap
+from calhub.domain.ids import ConnectionId, TenantId
+from calhub.emulators.graph.access import mint_token
+from calhub.emulators.graph.app import create_app as create_emulator
+from calhub.emulators.graph.clock import EmulatorClock
+from calhub.emulators.graph.seed import load_seed
+from calhub.emulators.graph.state import EventChange, GraphState
+from calhub.emulators.graph.subscriptions.model import change_notification
+from calhub.emulators.graph.tls import TlsFiles, ensure_certificates
+from calhub.providers.msgraph.auth import ClientSecret
+from calhub.services.connections import create_microsoft_connection
+from calhub.services.jobs import defer_discovery
+from calhub.services.providers import MicrosoftCredentials
+from calhub.services.tenants import create_tenant
+from calhub.settings import Settings
+from calhub.storage import tables
+
+__all__ = ["run_sync_benchmark"]
+
+Progress = Callable[[str, int, int], None]
+
+TENANT_ID: Final = "5d1c7a3e-8b2f-4e6a-9c0d-1f2e3d4c5b6a"
+APP_ID: Final = "bench-sync-app"
+APP_SECRET: Final = "bench-sync-secret"  # noqa: S105 - the emulator's, not a real secret
+DOMAIN: Final = "bench-sync.test"
+SEED: Final = 20260401
+USERS_PER_ROOM: Final = 4
+POLL_S: Final = 0.1
+POLL_MARGIN: Final = timedelta(seconds=5)  # a sync stamps rows before it commits them
+INTAKE_BATCH: Final = 100  # items per POST, Graph's largest
+INTAKE_CONCURRENCY: Final = 8
+REQUEST_BUDGET: Final = 1000.0  # provider requests per second per connection and process
+WORKER_CONCURRENCY: Final = 10
+TARGET_LAG_P99_S: Final = 3.0
+TARGET_RATE: Final = 200.0
+TARGET_CALENDARS: Final = 1000
+TARGET_INTAKE_PER_S: Final = 2000.0
+SYNC_TASKS: Final = (
+    "calhub.sync_calendar",
+    "calhub.ensure_subscription",
+    "calhub.discover_calendars",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    calendars: int
+    seconds: float
+    rate: float
+    notifications: int
+    workers: int
+    setup_timeout_s: float
+    drain_timeout_s: float
+
+
+QUICK: Final = Plan(200, 10.0, TARGET_RATE, 5_000, 2, 120.0, 30.0)
+FULL: Final = Plan(TARGET_CALENDARS, 60.0, TARGET_RATE, 20_000, 2, 600.0, 60.0)
+
+
+def run_sync_benchmark(
+    quick: bool,
+    *,
+    calendars: int | None = None,
+    seconds: float | None = None,
+    rate: float | None = None,
+    notifications: int | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run the benchmark (see the module docstring); returns a JSON-ready dict."""
+    base = QUICK if quick else FULL
+    plan = Plan(
+        calendars=calendars or base.calendars,
+        seconds=seconds or base.seconds,
+        rate=rate or base.rate,
+        notifications=notifications or base.notifications,
+        workers=workers or base.workers,
+        setup_timeout_s=base.setup_timeout_s,
+        drain_timeout_s=base.drain_timeout_s,
+    )
+    report = progress or (lambda label, done, total: None)
+    result = asyncio.run(_run(plan, report))
+    return _result(quick, plan, result)
+
+
+@dataclass
+class _Observed:
+    setup_seconds: float = 0.0
+    lag: dict[str, Any] = field(default_factory=dict)
+    intake: dict[str, Any] = field(default_factory=dict)
+    sync_errors: int = 0
+    failed_jobs: int = 0
+
+
+async def _run(plan: Plan, report: Progress) -> _Observed:
+    observed = _Observed()
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="calhub-bench-sync-") as directory:
+        root = Path(directory)
+        tls = ensure_certificates(root / "tls")
+        state = GraphState(EmulatorClock(), seed=SEED)
+        load_seed(state, _seed(plan.calendars))
+        emulator = create_emulator(state)
+        async with _serving(emulator, tls) as origin:
+            api_port = _free_port()
+            settings = _settings(root, origin, tls, api_port)
+            async with bootstrap(settings) as runtime:
+                tenant_id, connection_id = await _connect(runtime)
+                env = _environment(settings, runtime.database_url, root)
+                async with _hub_processes(root, env, plan.workers) as hub:
+                    await _wait_until_up(f"http://127.0.0.1:{api_port}/healthz", hub)
+                    await defer_discovery(runtime.jobs, tenant_id, connection_id)
+                    await _wait_for_first_syncs(runtime, tenant_id, plan, hub, report)
+                    observed.setup_seconds = time.monotonic() - began
+                    observed.lag = await _lag_phase(
+                        runtime, tenant_id, state, emulator, plan, hub, report
+                    )
+                    observed.intake = await _intake_phase(
+                        runtime, tenant_id, state, api_port, plan, report
+                    )
+                    observed.sync_errors, observed.failed_jobs = await _errors(runtime, tenant_id)
+    return observed
+
+
+# -- the world -----------------------------------------------------------------------------------
+
+
+def _seed(calendars: int) -> dict[str, Any]:
+    rooms = calendars // (USERS_PER_ROOM + 1)
+    users = calendars - rooms
+    return {
+        "tenants": [
+            {
+                "id": TENANT_ID,
+                "domain": DOMAIN,
+                "apps": [{"client_id": APP_ID, "client_secret": APP_SECRET, "consent": "granted"}],
+                "access_policy": None,
+                "users": [
+                    {
+                        "id": f"00000000-0000-4000-8000-{i:012d}",
+                        "userPrincipalName": f"user{i}@{DOMAIN}",
+                        "displayName": f"User {i}",
+                    }
+                    for i in range(users)
+                ],
+                "rooms": [
+                    {
+                        "id": f"00000000-0000-4000-9000-{i:012d}",
+                        "emailAddress": f"room{i}@{DOMAIN}",
+                        "displayName": f"Room {i}",
+                        "capacity": 8,
+                        "bookingType": "standard",
+                        "hidden": False,
+                    }
+                    for i in range(rooms)
+                ],
+                "events": [],
+            }
+        ]
+    }
+
+
+def _addresses(state: GraphState) -> list[str]:
+    return sorted(m.upn for m in state.tenants[TENANT_ID].mailboxes.values())
+
+
+@contextlib.asynccontextmanager
+async def _serving(app: Any, tls: TlsFiles) -> AsyncIterator[str]:
+    """Serve ``app`` over HTTPS on a loopback port in this event loop; yields its origin."""
+    # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(2048)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        ssl_certfile=str(tls.server_certificate),
+        ssl_keyfile=str(tls.server_key),
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the Graph emulator did not start")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        listener.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _settings(root: Path, origin: str, tls: TlsFiles, api_port: int) -> Settings:
+    base = Settings()
+    update: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": api_port,
+        "public_base_url": f"http://127.0.0.1:{api_port}",
+        "graph_base_url": f"{origin}/v1.0",
+        "microsoft_login_url": origin,
+        "ca_bundle": tls.ca_certificate,
+        "provider_requests_per_second": REQUEST_BUDGET,
+        "provider_request_burst": int(REQUEST_BUDGET),
+        "worker_concurrency": WORKER_CONCURRENCY,
+        "log_level": "warning",
+    }
+    if base.database_url is None:  # a throw-away embedded database and key
+        update |= {"data_dir": root / "data", "key_file": root / "data" / "master.key"}
+    return base.model_copy(update=update)
+
+
+def _environment(settings: Settings, database_url: str, root: Path) -> dict[str, str]:
+    """The hub processes' environment: the same settings, the running database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALHUB_")}
+    env |= {
+        "CALHUB_DATABASE_URL": database_url,
+        "CALHUB_DATA_DIR": str(root / "data"),
+        "CALHUB_KEY_FILE": str(settings.resolved_key_file.resolve()),
+        "CALHUB_HOST": settings.host,
+        "CALHUB_PORT": str(settings.port),
+        "CALHUB_PUBLIC_BASE_URL": settings.public_base_url,
+        "CALHUB_GRAPH_BASE_URL": settings.graph_base_url,
+        "CALHUB_MICROSOFT_LOGIN_URL": settings.microsoft_login_url,
+        "CALHUB_CA_BUNDLE": str(settings.ca_bundle),
+        "CALHUB_PROVIDER_REQUESTS_PER_SECOND": str(settings.provider_requests_per_second),
+        "CALHUB_PROVIDER_REQUEST_BURST": str(settings.provider_request_burst),
+        "CALHUB_WORKER_CONCURRENCY": str(settings.worker_concurrency),
+        "CALHUB_LOG_LEVEL": settings.log_level,
+    }
+    if settings.master_key is not None:
+        env["CALHUB_MASTER_KEY"] = settings.master_key.get_secret_value()
+    return env
+
+
+async def _connect(runtime: Runtime) -> tuple[TenantId, ConnectionId]:
+    """A tenant with a consented connection to the emulator's tenant."""
+    tenant = await create_tenant(runtime.uow, runtime.clock, "calhub bench sync")
+    credentials = MicrosoftCredentials(APP_ID, ClientSecret(APP_SECRET))
+    connection = await create_microsoft_connection(
+        runtime.hub, tenant.id, credentials, tenant_hint=DOMAIN
+    )
+    async with runtime.uow() as uow:
+        await uow.connections.record_consent(
+            tenant.id, connection.id, TENANT_ID, runtime.clock.now()
+        )
+        await uow.commit()
+    return tenant.id, connection.id
+
+
+# -- the hub's processes -------------------------------------------------------------------------
+
+
+@dataclass
+class _Hub:
+    root: Path
+    processes: dict[str, asyncio.subprocess.Process]
+
+    def check(self) -> None:
+        for name, process in self.processes.items():
+            if process.returncode is not None:
+                log = (self.root / f"{name}.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"calhub {name} exited with {process.returncode}:\n{log}")
+
+
+@contextlib.asynccontextmanager
+async def _hub_processes(root: Path, env: dict[str, str], workers: int) -> AsyncIterator[_Hub]:
+    """``calhub serve`` and ``workers`` ``calhub worker`` processes, stopped by SIGTERM."""
+    logs: list[IO[bytes]] = []
+    hub = _Hub(root, {})
+    commands = {"api": ["serve"]} | {f"worker{n}": ["worker"] for n in range(workers)}
+    try:
+        for name, args in commands.items():
+            log = (root / f"{name}.log").open("ab")
+            logs.append(log)
+            hub.processes[name] = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "calhub", *args, env=env, cwd=root, stdout=log, stderr=log
+            )
+        yield hub
+    finally:
+        for process in hub.processes.values():
+            if process.returncode is None:
+                process.terminate()
+        for process in hub.processes.values():
+            try:
+                await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        for opened in logs:
+            opened.close()
+
+
+async def _wait_until_up(url: str, hub: _Hub) -> None:
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            hub.check()
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"calhub serve did not answer {url} within 60 s")
+
+
+async def _wait_for_first_syncs(
+    runtime: Runtime, tenant_id: TenantId, plan: Plan, hub: _Hub, report: Progress
+) -> None:
+    """Until every calendar has a subscription and a first sync, and no sync work waits."""
+    deadline = time.monotonic() + plan.setup_timeout_s
+    synced = subscribed = waiting = 0
+    while time.monotonic() < deadline:
+        hub.check()
+        async with runtime.engine.connect() as conn:
+            synced = (
+                await conn.scalar(
+                    select(func.count())
+                    .select_from(tables.calendars)
+                    .where(
+                        tables.calendars.c.tenant_id == tenant_id,
+                        tables.calendars.c.last_synced_at.is_not(None),
+                    )
+                )
+                or 0
+            )
+            subscribed = (
+                await conn.scalar(
+                    select(func.count())
+                    .select_from(tables.subscriptions)
+                    .where(tables.subscriptions.c.tenant_id == tenant_id)
+                )
+                or 0
+            )
+            waiting = await _waiting_jobs(conn)
+        report("setup: subscriptions and first syncs", min(synced, subscribed), plan.calendars)
+        if synced >= plan.calendars and subscribed >= plan.calendars and waiting == 0:
+            return
+        await asyncio.sleep(0.5)
+    raise RuntimeError(
+        f"setup did not finish in {plan.setup_timeout_s:.0f} s: {subscribed} subscriptions, "
+        f"{synced} calendars synced of {plan.calendars}, {waiting} jobs waiting"
+    )
+
+
+async def _waiting_jobs(conn: Any) -> int:
+    count = await conn.exec_driver_sql(
+        "SELECT count(*) FROM procrastinate_jobs "
+        "WHERE status IN ('todo', 'doing') AND task_name = ANY(%(names)s)",
+        {"names": list(SYNC_TASKS)},
+    )
+    return int(count.scalar_one())
+
+
+async def _errors(runtime: Runtime, tenant_id: TenantId) -> tuple[int, int]:
+    async with runtime.engine.connect() as conn:
+        sync_errors = await conn.scalar(
+            select(func.count())
+            .select_from(tables.calendars)
+            .where(
+                tables.calendars.c.tenant_id == tenant_id,
+                tables.calendars.c.last_error.is_not(None),
+            )
+        )
+        failed = await conn.exec_driver_sql(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'"
+        )
+        return int(sync_errors or 0), int(failed.scalar_one())
+
+
+# -- lag: changes made in the emulator, seen in the mirror ---------------------------------------
+
+
+class _Changes:
+    """When each change was made (emulator listener) and first seen in the mirror (poller)."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.made: dict[str, list[tuple[str, float]]] = {}  # event id → (change key, when)
+        self.seen: dict[tuple[str, str], float] = {}
+        self.count = 0
+        self.first_made: float | None = None
+
+    def listen(self, change: EventChange) -> None:
+        if not self.recording:
+            return
+        now = time.monotonic()
+        self.made.setdefault(change.event_id, []).append((_change_key(change.etag), now))
+        self.count += 1
+        self.first_made = self.first_made or now
+
+    def observe(self, event_id: str, change_key: str, now: float) -> None:
+        """The mirror shows ``change_key``: it and every earlier change of the event arrived."""
+        history = self.made.get(event_id)
+        if not history or (event_id, change_key) in self.seen:
+            return
+        keys = [key for key, _ in history]
+        if change_key not in keys:
+            return
+        for key, _ in history[: keys.index(change_key) + 1]:
+            self.seen.setdefault((event_id, key), now)
+
+    def lags(self) -> list[float]:
+        return sorted(
+            self.seen[(event_id, key)] - made
+            for event_id, history in self.made.items()
+            for key, made in history
+            if (event_id, key) in self.seen
+        )
+
+
+def _change_key(etag: str) -> str:
+    return etag.removeprefix("W/").strip('"')
+
+
+async def _lag_phase(
+    runtime: Runtime,
+    tenant_id: TenantId,
+    state: GraphState,
+    emulator: Any,
+    plan: Plan,
+    hub: _Hub,
+    report: Progress,
+) -> dict[str, Any]:
+    changes = _Changes()
+    state.add_change_listener(changes.listen)
+    tenant = state.tenants[TENANT_ID]
+    token = mint_token(state, tenant, tenant.apps[APP_ID])
+    total = round(plan.rate * plan.seconds)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator),
+        base_url="https://graph.emulator/v1.0",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as graph:
+        changes.recording = True
+        poller = asyncio.create_task(_poll_mirror(runtime, tenant_id, changes, total, report))
+        try:
+            began = time.monotonic()
+            failures = await _make_changes(graph, _addresses(state), state, plan, total, report)
+            made_in = time.monotonic() - began
+            changes.recording = False
+            deadline = time.monotonic() + plan.drain_timeout_s
+            while len(changes.seen) < changes.count and time.monotonic() < deadline:
+                hub.check()
+                await asyncio.sleep(POLL_S)
+        finally:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+    await _sweep(runtime, tenant_id, changes)
+    lags = changes.lags()
+    last_seen = max(changes.seen.values(), default=None)
+    span = (
+        None if last_seen is None or changes.first_made is None else last_seen - changes.first_made
+    )
+    return {
+        "changes_made": changes.count,
+        "change_failures": failures,
+        "offered_changes_per_s": changes.count / made_in if made_in else None,
+        "changes_applied": len(lags),
+        "changes_missing": changes.count - len(lags),
+        "changes_per_s": len(lags) / span if span else None,
+        "lag_p50_s": _quantile(lags, 0.50),
+        "lag_p99_s": _quantile(lags, 0.99),
+        "lag_max_s": lags[-1] if lags else None,
+        "lag_mean_s": statistics.fmean(lags) if lags else None,
+    }
+
+
+async def _make_changes(
+    graph: httpx.AsyncClient,
+    addresses: list[str],
+    state: GraphState,
+    plan: Plan,
+    total: int,
+    report: Progress,
+) -> dict[str, int]:
+    """``total`` changes at ``plan.rate`` a second: creates, and subject edits of earlier ones."""
+    rng = random.Random(SEED)  # noqa: S311 - a workload, not a secret
+    created: list[tuple[str, str]] = []  # (mailbox address, event id)
+    failures: dict[str, int] = {}
+    day = state.clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
+    in_flight: set[asyncio.Task[None]] = set()
+
+    async def change(number: int) -> None:
+        if created and rng.random() < 0.5:
+            address, event_id = rng.choice(created)
+            response = await graph.patch(
+                f"/users/{address}/events/{event_id}", json={"subject": f"Edit {number}"}
+            )
+        else:
+            address = rng.choice(addresses)
+            response = await graph.post(
+                f"/users/{address}/events", json=_event(day, rng.randrange(1, 170), number)
+            )
+            if response.status_code == 201:
+                created.append((address, response.json()["id"]))
+        if response.status_code not in (200, 201):
+            failures[str(response.status_code)] = failures.get(str(response.status_code), 0) + 1
+
+    began = time.monotonic()
+    for number in range(total):
+        delay = began + number / plan.rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(change(number))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+        if number % 50 == 0 or number == total - 1:
+            report("lag: changes made in Graph", number + 1, total)
+    await asyncio.gather(*in_flight)
+    return failures
+
+
+def _event(day: datetime, days_ahead: int, number: int) -> dict[str, Any]:
+    start = day + timedelta(days=days_ahead, minutes=15 * (number % 32))
+    end = start + timedelta(minutes=30)
+    return {
+        "subject": f"Change {number}",
+        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+        "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+    }
+
+
+async def _poll_mirror(
+    runtime: Runtime, tenant_id: TenantId, changes: _Changes, total: int, report: Progress
+) -> None:
+    """Every ``POLL_S``: mirror rows written lately, matched against the changes made."""
+    events = tables.events
+    since = runtime.clock.now() - POLL_MARGIN
+    while True:
+        started = runtime.clock.now()
+        async with runtime.engine.connect() as conn:
+            rows = await conn.execute(
+                select(events.c.provider_event_id, events.c.change_key).where(
+                    events.c.tenant_id == tenant_id, events.c.updated_at >= since
+                )
+            )
+        now = time.monotonic()
+        for event_id, change_key in rows:
+            changes.observe(event_id, change_key, now)
+        report("lag: changes in the mirror", len(changes.seen), max(total, changes.count))
+        since = started - POLL_MARGIN
+        await asyncio.sleep(POLL_S)
+
+
+async def _sweep(runtime: Runtime, tenant_id: TenantId, changes: _Changes) -> None:
+    """A last look at every event changed, for rows the pollers' window missed."""
+    unseen = [
+        event_id
+        for event_id, history in changes.made.items()
+        if any((event_id, key) not in changes.seen for key, _ in history)
+    ]
+    if not unseen:
+        return
+    events = tables.events
+    async with runtime.engine.connect() as conn:
+        rows = await conn.execute(
+            select(events.c.provider_event_id, events.c.change_key).where(
+                events.c.tenant_id == tenant_id, events.c.provider_event_id.in_(unseen)
+            )
+        )
+    now = time.monotonic()
+    for event_id, change_key in rows:
+        changes.observe(event_id, change_key, now)
+
+
+def _quantile(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# -- intake: notification POSTs stored per second ------------------------------------------------
+
+
+async def _intake_phase(
+    runtime: Runtime,
+    tenant_id: TenantId,
+    state: GraphState,
+    api_port: int,
+    plan: Plan,
+    report: Progress,
+) -> dict[str, Any]:
+    subscriptions = sorted(state.subscriptions.owned_by(TENANT_ID, APP_ID), key=lambda s: s.id)
+    posts = max(1, plan.notifications // INTAKE_BATCH)
+    picks = itertools.cycle(subscriptions)
+    bodies = [
+        json.dumps(
+            {
+                "value": [
+                    change_notification(
+                        subscription,
+                        subscription.mailbox_id,
+                        f"bench-intake-{post}-{item}",
+                        "updated",
+                        f'W/"bench-intake-{post}-{item}"',
+                    )
+                    for item, subscription in zip(range(INTAKE_BATCH), picks, strict=False)
+                ]
+            }
+        ).encode()
+        for post in range(posts)
+    ]
+    before = await _inbox_rows(runtime, tenant_id)
+    statuses: dict[str, int] = {}
+    queue = iter(enumerate(bodies))
+    limits = httpx.Limits(max_connections=INTAKE_CONCURRENCY)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{api_port}", limits=limits, timeout=30.0
+    ) as client:
+
+        async def sender() -> None:
+            for number, body in queue:
+                response = await client.post(
+                    "/hooks/microsoft", content=body, headers={"Content-Type": "application/json"}
+                )
+                if response.status_code != 202:
+                    key = str(response.status_code)
+                    statuses[key] = statuses.get(key, 0) + 1
+                if number % 10 == 0 or number == posts - 1:
+                    report("intake: notification POSTs", number + 1, posts)
+
+        began = time.monotonic()
+        await asyncio.gather(*(sender() for _ in range(INTAKE_CONCURRENCY)))
+        elapsed = time.monotonic() - began
+    stored = await _inbox_rows(runtime, tenant_id) - before
+    return {
+        "notifications_posted": posts * INTAKE_BATCH,
+        "notifications_stored": stored,
+        "intake_seconds": elapsed,
+        "intake_per_s": stored / elapsed if elapsed else None,
+        "intake_non_202": statuses,
+    }
+
+
+async def _inbox_rows(runtime: Runtime, tenant_id: TenantId) -> int:
+    async with runtime.engine.connect() as conn:
+        count = await conn.scalar(
+            select(func.count())
+            .select_from(tables.notification_inbox)
+            .where(tables.notification_inbox.c.tenant_id == tenant_id)
+        )
+    return int(count or 0)
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+
+def _result(quick: bool, plan: Plan, observed: _Observed) -> dict[str, Any]:
+    lag, intake = observed.lag, observed.intake
+    at_scale = plan.calendars >= TARGET_CALENDARS and plan.rate >= TARGET_RATE
+    met = {
+        "lag_p99_s": at_scale
+        and lag["lag_p99_s"] is not None
+        and lag["lag_p99_s"] <= TARGET_LAG_P99_S
+        and lag["changes_missing"] == 0,
+        "intake_per_s": intake["intake_per_s"] is not None
+        and intake["intake_per_s"] >= TARGET_INTAKE_PER_S
+        and intake["notifications_stored"] == intake["notifications_posted"],
+    }
+    return {
+        "benchmark": "sync",
+        "quick": quick,
+        "calendars": plan.calendars,
+        "seconds": plan.seconds,
+        "rate": plan.rate,
+        "workers": plan.workers,
+        "worker_concurrency": WORKER_CONCURRENCY,
+        "provider_requests_per_second": REQUEST_BUDGET,
+        "setup_seconds": observed.setup_seconds,
+        **lag,
+        **intake,
+        "sync_errors": observed.sync_errors,
+        "failed_jobs": observed.failed_jobs,
+        "poll_interval_s": POLL_S,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "targets": {
+            "lag_p99_s": TARGET_LAG_P99_S,
+            "at_changes_per_s": TARGET_RATE,
+            "over_calendars": TARGET_CALENDARS,
+            "intake_per_s": TARGET_INTAKE_PER_S,
+        },
+        "at_target_scale": at_scale,
+        "met": met,
+        "targets_met": all(met.values()),
+    }

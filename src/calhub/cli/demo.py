@@ -1,0 +1,211 @@
+"""What ``calhub demo`` adds around the API: a seeded Graph emulator, connected and syncing.
+
+The demo serves the Graph emulator in its own process, over HTTPS on a loopback port (calhub
+reaches Microsoft only through msal, which accepts only https authorities; client-recipes.md §2),
+seeded with ``demo_seed``: the Northwind tenant's users, rooms and a week of meetings from today.
+calhub's settings are pointed at it (Graph, login, CA bundle) and at the demo's own address, so
+the emulator's change notifications reach ``/hooks/microsoft``. Then the admin's path of issue 4,
+"Connect", is walked through: a connection, its consent link, the emulator's admin-consent
+redirect, ``complete_consent``; discovery is queued and the demo's worker discovers, subscribes
+and syncs every calendar. Each start makes a fresh emulator world, so the connection of the
+previous run is replaced by a new one (one connection, however often the demo restarts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import typer
+import uvicorn
+
+from calhub.bootstrap import Runtime
+from calhub.cli.common import console
+from calhub.domain.calendars import ProviderKind
+from calhub.domain.ids import TenantId
+from calhub.emulators.graph.app import create_app
+from calhub.emulators.graph.clock import EmulatorClock
+from calhub.emulators.graph.demo_seed import (
+    DEMO_APP_ID,
+    DEMO_APP_SECRET,
+    DEMO_DOMAIN,
+    DEMO_TENANT_ID,
+    PEOPLE,
+    ROOMS,
+    demo_seed,
+)
+from calhub.emulators.graph.seed import load_seed
+from calhub.emulators.graph.state import GraphState
+from calhub.emulators.graph.tls import ensure_certificates
+from calhub.providers.msgraph.auth import ClientSecret
+from calhub.services import connections
+from calhub.services.apikeys import create_api_key
+from calhub.services.providers import MicrosoftCredentials
+from calhub.services.tenants import create_tenant, list_tenants
+from calhub.settings import Settings
+
+DEMO_TENANT = "Demo Organisation"
+LOOPBACK = "127.0.0.1"
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - names, not a bind
+STARTUP_TIMEOUT_S = 10.0
+SHUTDOWN_GRACE_S = 3  # then requests still running on the emulator are cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class DemoEmulator:
+    """The seeded emulator, its bound socket and the settings that point calhub at it."""
+
+    state: GraphState
+    listener: socket.socket
+    origin: str
+    ca_file: Path
+    server_certificate: Path
+    server_key: Path
+    settings: Settings
+
+
+def prepare_emulator(settings: Settings) -> DemoEmulator:
+    """Seed the emulator, bind its port and derive the demo's settings from ``settings``."""
+    state = GraphState(EmulatorClock())
+    load_seed(state, demo_seed(state.clock.now()))
+    files = ensure_certificates(settings.data_dir / "emulator-tls")
+    listener = socket.socket()
+    listener.bind((LOOPBACK, 0))
+    origin = f"https://{LOOPBACK}:{listener.getsockname()[1]}"
+    host = LOOPBACK if settings.host in WILDCARD_HOSTS else settings.host
+    overrides = {
+        "graph_base_url": f"{origin}/v1.0",
+        "microsoft_login_url": origin,
+        "ca_bundle": files.ca_certificate.resolve(),
+        "public_base_url": f"http://{host}:{settings.port}",
+    }
+    return DemoEmulator(
+        state=state,
+        listener=listener,
+        origin=origin,
+        ca_file=files.ca_certificate.resolve(),
+        server_certificate=files.server_certificate,
+        server_key=files.server_key,
+        settings=settings.model_copy(update=overrides),
+    )
+
+
+class _QuietServer(uvicorn.Server):
+    """A second server in the process: the demo's API server owns the signal handlers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def running_emulator(emulator: DemoEmulator) -> AsyncIterator[None]:
+    """Serve the emulator until the block ends."""
+    config = uvicorn.Config(
+        create_app(emulator.state),
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        ssl_certfile=emulator.server_certificate,
+        ssl_keyfile=emulator.server_key,
+    )
+    server = _QuietServer(config)
+    serving = asyncio.create_task(server.serve(sockets=[emulator.listener]))
+    try:
+        async with asyncio.timeout(STARTUP_TIMEOUT_S):
+            while not server.started:
+                if serving.done():
+                    raise RuntimeError("the Graph emulator did not start")
+                await asyncio.sleep(0.02)
+        yield
+    finally:
+        server.should_exit = True
+        await asyncio.gather(serving, return_exceptions=True)
+        emulator.listener.close()
+
+
+async def set_up_demo(runtime: Runtime, emulator: DemoEmulator) -> None:
+    """The demo tenant, a fresh API key and a consented connection to the emulator; prints
+    what a newcomer needs."""
+    tenants = [t for t in await list_tenants(runtime.uow) if t.name == DEMO_TENANT]
+    tenant = tenants[0] if tenants else await create_tenant(runtime.uow, runtime.clock, DEMO_TENANT)
+    issued = await create_api_key(runtime.uow, runtime.clock, tenant.id, "demo")
+    await _connect(runtime, tenant.id, emulator)
+    _announce(runtime, emulator, tenant.name, str(tenant.id), issued.token)
+
+
+async def _connect(runtime: Runtime, tenant_id: TenantId, emulator: DemoEmulator) -> None:
+    hub = runtime.hub
+    previous = [
+        c
+        for c in await connections.list_connections(hub, tenant_id)
+        if c.provider is ProviderKind.MSGRAPH
+    ]
+    credentials = MicrosoftCredentials(DEMO_APP_ID, ClientSecret(DEMO_APP_SECRET))
+    connection = await connections.create_microsoft_connection(
+        hub, tenant_id, credentials, tenant_hint=DEMO_DOMAIN
+    )
+    link = await connections.consent_link(hub, tenant_id, connection.id)
+    tls = ssl.create_default_context(cafile=str(emulator.ca_file))
+    async with httpx.AsyncClient(verify=tls, trust_env=False) as browser:
+        answer = await browser.get(link.url)  # the emulator's admin approves at once
+    location = answer.headers.get("location", "")
+    outcome = await connections.complete_consent(hub, dict(parse_qsl(urlsplit(location).query)))
+    if not outcome.granted:
+        console.print(f"[red]the demo could not connect to the emulator: {outcome.message}[/red]")
+        raise typer.Exit(1)
+    # The last run's emulator world is gone with its process; its connection and mirror go too
+    # (after the consent, so unsubscribing meets a consented app and just finds nothing).
+    for stale in previous:
+        await connections.delete_connection(hub, tenant_id, stale.id)
+
+
+def _announce(runtime: Runtime, emulator: DemoEmulator, name: str, tenant: str, key: str) -> None:
+    url = runtime.settings.public_base_url
+    emu, ca = emulator.origin, emulator.ca_file
+    auth = f"-H 'Authorization: Bearer {key}'"
+    console.print(f"\n[bold]calhub demo[/bold] at {url}")
+    console.print(f"  tenant    {name} ({tenant})")
+    console.print(f"  API key   {key}")
+    console.print(
+        f"  synced    Microsoft 365 tenant {DEMO_DOMAIN} (emulated): {len(PEOPLE)} users, "
+        f"{len(ROOMS)} rooms, a week of meetings from today; syncing now"
+    )
+    console.print(f"  try       curl {auth} {url}/api/v1/calendars")
+    console.print(f"            curl {auth} {url}/api/v1/tenant")
+    console.print(f"  docs      {url}/docs    health {url}/healthz")
+    console.print(f"\n[bold]Graph emulator[/bold] at {emu}  (control API: {emu}/_emulator/docs)")
+    console.print(f"  tenant    {DEMO_DOMAIN} ({DEMO_TENANT_ID}), app {DEMO_APP_ID}")
+    console.print(f"  CA file   {ca}")
+    console.print(
+        "  add a meeting to Adele's calendar and watch /api/v1/calendars report its sync:"
+    )
+    token_request = (
+        f"curl -s --cacert {ca} {emu}/{DEMO_TENANT_ID}/oauth2/v2.0/token "
+        f"-d grant_type=client_credentials -d client_id={DEMO_APP_ID} "
+        f"-d client_secret={DEMO_APP_SECRET} -d scope=https://graph.microsoft.com/.default"
+    )
+    json_field_reader = (
+        "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    )
+    tomorrow = (runtime.clock.now().astimezone(UTC) + timedelta(days=1)).date().isoformat()
+    meeting = (
+        '{"subject": "Coffee", '
+        f'"start": {{"dateTime": "{tomorrow}T15:00:00", "timeZone": "UTC"}}, '
+        f'"end": {{"dateTime": "{tomorrow}T15:30:00", "timeZone": "UTC"}}}}'
+    )
+    console.print(f"    TOKEN=$({token_request} | {json_field_reader})")
+    console.print(
+        f'    curl -s --cacert {ca} -H "Authorization: Bearer $TOKEN" '
+        f"-H 'Content-Type: application/json' "
+        f"{emu}/v1.0/users/adele@{DEMO_DOMAIN}/events -d '{meeting}'\n"
+    )

@@ -1,0 +1,264 @@
+"""Convergence under faults (issue 4, "Proof"): the Graph emulator, one API/intake process and
+three worker processes on one PostgreSQL; 200 mailboxes and rooms connected through the admin
+consent; a storm of 5,000 Outlook-like changes with duplicated (30%), dropped (5%) and delayed
+notifications, 10% 429s and 5% 5xx, one expired delta token, one removed subscription and one
+worker killed with SIGKILL and restarted mid-storm. Once things settle, calhub's mirror equals
+Graph for every calendar, instance by instance, and no calendar was ever worked on by two jobs
+at once (checked in Procrastinate's own job events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from calhub.bootstrap import Runtime, bootstrap
+from calhub.domain.calendars import Calendar
+from calhub.domain.ids import TenantId
+from calhub.providers.msgraph.auth import ClientSecret
+from calhub.services.connections import (
+    complete_consent,
+    consent_link,
+    create_microsoft_connection,
+)
+from calhub.services.providers import MicrosoftCredentials
+from calhub.services.tenants import create_tenant
+from calhub.settings import Settings
+from tests.scenarios.cluster import Cluster, running_cluster
+from tests.scenarios.storm import Instance, Storm, call, graph_view
+
+TENANT = "0c5b1f3e-4d2a-4b7c-9e8f-7a6b5c4d3e2f"
+APP_ID, APP_SECRET = "3f1e2d3c-b4a5-4697-8879-6a5b4c3d2e1f", "storm-secret"
+USERS, ROOMS = 150, 50
+CHANGES = 5_000
+SETTLE_S = 300
+
+
+def _seed() -> dict[str, Any]:
+    users = [
+        {
+            "id": f"5e0a0000-0000-4000-8000-{n:012d}",
+            "userPrincipalName": f"user{n:03d}@storm.test",
+            "displayName": f"User {n}",
+        }
+        for n in range(USERS)
+    ]
+    rooms = [
+        {
+            "id": f"5e0b0000-0000-4000-8000-{n:012d}",
+            "emailAddress": f"room{n:02d}@storm.test",
+            "displayName": f"Room {n}",
+            "capacity": 8,
+        }
+        for n in range(ROOMS)
+    ]
+    return {
+        "tenants": [
+            {
+                "id": TENANT,
+                "domain": "storm.test",
+                "apps": [{"client_id": APP_ID, "client_secret": APP_SECRET, "consent": "granted"}],
+                "access_policy": None,
+                "users": users,
+                "rooms": rooms,
+                "events": [],
+            }
+        ]
+    }
+
+
+def _mailboxes() -> list[str]:
+    return [f"user{n:03d}@storm.test" for n in range(USERS)] + [
+        f"room{n:02d}@storm.test" for n in range(ROOMS)
+    ]
+
+
+async def _app_graph(cluster: Cluster) -> httpx.AsyncClient:
+    async with httpx.AsyncClient(verify=cluster.tls()) as plain:
+        answer = await plain.post(
+            f"{cluster.emulator_origin}/{TENANT}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": APP_ID,
+                "client_secret": APP_SECRET,
+                "scope": "https://graph.microsoft.com/.default",
+            },
+        )
+    token = answer.json()["access_token"]
+    return httpx.AsyncClient(
+        base_url=f"{cluster.emulator_origin}/v1.0/",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=cluster.tls(),
+        timeout=30,
+        limits=httpx.Limits(max_connections=16),
+    )
+
+
+async def _connect(runtime: Runtime, cluster: Cluster) -> TenantId:
+    """What an admin does: create the connection, open the consent link, consent."""
+    tenant = await create_tenant(runtime.uow, runtime.clock, "Storm Inc")
+    connection = await create_microsoft_connection(
+        runtime.hub,
+        tenant.id,
+        MicrosoftCredentials(APP_ID, ClientSecret(APP_SECRET)),
+        tenant_hint="storm.test",
+    )
+    link = await consent_link(runtime.hub, tenant.id, connection.id)
+    async with httpx.AsyncClient(verify=cluster.tls()) as browser:
+        redirect = await browser.get(link.url)
+    assert redirect.status_code in (302, 303), redirect.text
+    query = dict(parse_qsl(urlsplit(redirect.headers["location"]).query))
+    outcome = await complete_consent(runtime.hub, query)
+    assert outcome.granted, outcome.message
+    return tenant.id
+
+
+async def _calendars(runtime: Runtime, tenant_id: TenantId) -> list[Calendar]:
+    async with runtime.uow() as uow:
+        return list(await uow.calendars.list(tenant_id))
+
+
+async def _wait_for_first_sync(runtime: Runtime, tenant_id: TenantId) -> list[Calendar]:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        calendars = await _calendars(runtime, tenant_id)
+        async with runtime.uow() as uow:
+            subscribed = [
+                c for c in calendars if await uow.subscriptions.for_calendar(tenant_id, c.id)
+            ]
+        synced = [c for c in calendars if c.last_synced_at is not None]
+        if len(calendars) == USERS + ROOMS and len(subscribed) == len(synced) == len(calendars):
+            return calendars
+        await asyncio.sleep(2)
+    raise AssertionError(
+        f"first sync incomplete: {len(calendars)} calendars, {len(synced)} synced, "
+        f"{len(subscribed)} subscribed"
+    )
+
+
+async def _mirror_view(
+    runtime: Runtime, calendar: Calendar, start: datetime, end: datetime
+) -> Counter[Instance]:
+    async with runtime.uow() as uow:
+        snapshot = await uow.mirror.mirror_snapshot(calendar.tenant_id, calendar.id)
+    seen: Counter[Instance] = Counter()
+    for provider_id, event in snapshot.events.items():
+        for occurrence in snapshot.occurrences[provider_id]:
+            assert isinstance(occurrence.start, datetime)
+            assert isinstance(occurrence.end, datetime)
+            begin = occurrence.start.astimezone(UTC)
+            if start <= begin < end:
+                seen[(event.subject, begin, occurrence.end.astimezone(UTC))] += 1
+    return seen
+
+
+async def _differences(
+    runtime: Runtime, graph: httpx.AsyncClient, calendars: list[Calendar], now: datetime
+) -> dict[str, int]:
+    start, end = now + timedelta(hours=12), now + timedelta(days=170)
+    differing: dict[str, int] = {}
+    for calendar in calendars:
+        expected = await graph_view(graph, calendar.owner_email, start, end)
+        mirrored = await _mirror_view(runtime, calendar, start, end)
+        if expected != mirrored:
+            differing[calendar.owner_email] = sum(
+                ((expected - mirrored) + (mirrored - expected)).values()
+            )
+    return differing
+
+
+async def _overlapping_jobs(runtime: Runtime) -> list[str]:
+    """Jobs of one calendar lock that ran at the same time, from Procrastinate's events: a job
+    runs from its ``started`` event to its next event (done, failed, or retried after its
+    worker died)."""
+    query = text(
+        "SELECT j.id, j.lock, e.type, e.at FROM procrastinate_events e "
+        "JOIN procrastinate_jobs j ON j.id = e.job_id "
+        "WHERE j.lock LIKE 'calendar:%' ORDER BY e.at, e.id"
+    )
+    async with runtime.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    running: dict[str, int] = {}
+    overlaps: list[str] = []
+    for job_id, lock, kind, _at in rows:
+        if kind == "started":
+            if lock in running and running[lock] != job_id:
+                overlaps.append(f"{lock}: job {job_id} started while {running[lock]} ran")
+            running[lock] = job_id
+        elif running.get(lock) == job_id:
+            del running[lock]
+    return overlaps
+
+
+@pytest.mark.slow
+async def test_mirror_converges_after_a_storm_with_faults_and_a_killed_worker(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
+    with running_cluster(tmp_path, fresh_database_url, _seed(), workers=3) as cluster:
+        settings = Settings(
+            database_url=SecretStr(fresh_database_url),
+            master_key=SecretStr(cluster.env["CALHUB_MASTER_KEY"]),
+            data_dir=tmp_path / "control",
+            graph_base_url=f"{cluster.emulator_origin}/v1.0",
+            microsoft_login_url=cluster.emulator_origin,
+            ca_bundle=cluster.ca_file,
+            public_base_url=cluster.api_base,
+        )
+        async with bootstrap(settings) as runtime:
+            tenant_id = await _connect(runtime, cluster)
+            calendars = await _wait_for_first_sync(runtime, tenant_id)
+            graph = await _app_graph(cluster)
+            control = httpx.AsyncClient(
+                base_url=f"{cluster.emulator_origin}/_emulator/", verify=cluster.tls()
+            )
+            faults = {
+                "duplicate_notifications": 0.3,
+                "drop_notifications": 0.05,
+                "notification_delay_ms": [0, 3000],
+                "throttle_rate": 0.10,
+                "error_rate": 0.05,
+            }
+            assert (await control.post("faults", json=faults)).status_code == 200
+            subscriptions = await call(graph, "GET", "subscriptions")
+            removed_subscription = subscriptions.json()["value"][0]["id"]
+            storm = Storm(graph, _mailboxes(), start=runtime.clock.now())
+
+            async def mid_storm(done: int) -> None:
+                if done == CHANGES // 4:
+                    cluster.kill("worker0")  # mid-job, mid-transaction: nothing may be lost
+                    cluster.start("worker0-restarted", "worker")
+                elif done == CHANGES // 2:
+                    expired = await control.post("mailboxes/user007@storm.test/expire-delta")
+                    assert expired.status_code in (200, 204), expired.text
+                    gone = await control.post(f"subscriptions/{removed_subscription}/remove")
+                    assert gone.status_code in (200, 204), gone.text
+
+            await storm.run(CHANGES, concurrency=8, on_progress=mid_storm)
+            calm = {
+                key: 0.0 if key.endswith(("rate", "notifications")) else [0, 0] for key in faults
+            }
+            assert (await control.post("faults", json=calm)).status_code == 200
+
+            deadline = time.monotonic() + SETTLE_S
+            differing = await _differences(runtime, graph, calendars, runtime.clock.now())
+            while differing and time.monotonic() < deadline:
+                await asyncio.sleep(10)
+                differing = await _differences(runtime, graph, calendars, runtime.clock.now())
+            overlaps = await _overlapping_jobs(runtime)
+            await graph.aclose()
+            await control.aclose()
+
+        assert sum(storm.applied.values()) == CHANGES
+        assert differing == {}, f"mirror differs from Graph for {len(differing)} calendars"
+        assert overlaps == []
+        assert "Traceback" not in cluster.log("api")
