@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -54,5 +55,11 @@ async def readyz(runtime: RuntimeDep) -> Readiness:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request, runtime: RuntimeDep) -> Response:
     process = generate_latest(request.app.state.metrics_registry)
-    sync_status = await sync_status_exposition(runtime.hub)
+    try:
+        sync_status = await sync_status_exposition(runtime.hub)
+    except Exception as exc:  # the database is down: still export the process's own metrics
+        structlog.get_logger("calhub.api").warning(
+            "sync_metrics_unavailable", error_type=type(exc).__name__
+        )
+        sync_status = b""
     return Response(process + sync_status, media_type=CONTENT_TYPE_LATEST)
