@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -30,21 +31,10 @@ def recurrence(
         console.print(f"[red]{exc}; install with: pip install 'calhub[bench]'[/red]")
         raise typer.Exit(2) from exc
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = progress.add_task(label, total=total)
-            progress.update(tasks[label], completed=done, total=total)
-
-        result = run_recurrence_benchmark(quick=quick, progress=report)
-    text = json.dumps(result, sort_keys=True)
-    if output is not None:
-        output.write_text(text + "\n")
-    typer.echo(text)
+    _emit(
+        _with_progress(lambda report: run_recurrence_benchmark(quick=quick, progress=report)),
+        output,
+    )
 
 
 @app.command("graph-emulator")
@@ -66,23 +56,14 @@ def graph_emulator(
     """Graph emulator: memory per mailbox with a subscription, and GETs per second on one core."""
     from calhub.cli.bench.graph_emulator import run_graph_emulator_benchmark
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = progress.add_task(label, total=total)
-            progress.update(tasks[label], completed=done, total=total)
-
-        result = run_graph_emulator_benchmark(
-            quick=quick, mailboxes=mailboxes, requests=requests, progress=report
-        )
-    text = json.dumps(result, sort_keys=True)
-    if output is not None:
-        output.write_text(text + "\n")
-    typer.echo(text)
+    _emit(
+        _with_progress(
+            lambda report: run_graph_emulator_benchmark(
+                quick=quick, mailboxes=mailboxes, requests=requests, progress=report
+            )
+        ),
+        output,
+    )
 
 
 @app.command()
@@ -112,6 +93,27 @@ def sync(
     """Sync: lag from a change in Graph (emulated) to calhub's mirror, and intake throughput."""
     from calhub.cli.bench.sync import run_sync_benchmark
 
+    _emit(
+        _with_progress(
+            lambda report: run_sync_benchmark(
+                quick,
+                calendars=calendars,
+                seconds=seconds,
+                rate=rate,
+                notifications=notifications,
+                workers=workers,
+                progress=report,
+            )
+        ),
+        output,
+    )
+
+
+ProgressReport = Callable[[str, int, int], None]
+
+
+def _with_progress(run: Callable[[ProgressReport], dict[str, Any]]) -> dict[str, Any]:
+    """Run a benchmark with one progress bar per phase it reports."""
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console
     ) as progress:
@@ -122,15 +124,11 @@ def sync(
                 tasks[label] = progress.add_task(label, total=total)
             progress.update(tasks[label], completed=done, total=total)
 
-        result = run_sync_benchmark(
-            quick,
-            calendars=calendars,
-            seconds=seconds,
-            rate=rate,
-            notifications=notifications,
-            workers=workers,
-            progress=report,
-        )
+        return run(report)
+
+
+def _emit(result: dict[str, Any], output: Path | None) -> None:
+    """The result as one JSON line, last on stdout (and in ``output`` when given)."""
     text = json.dumps(result, sort_keys=True)
     if output is not None:
         output.write_text(text + "\n")
