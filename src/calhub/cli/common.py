@@ -17,6 +17,7 @@ from calhub.settings import Settings
 
 T = TypeVar("T")
 console = Console(stderr=True, soft_wrap=True, highlight=False)  # long keys and URLs stay whole
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - listen-on-all names, shown as loopback
 
 
 def load_settings() -> Settings:

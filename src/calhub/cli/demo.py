@@ -13,11 +13,10 @@ previous run is replaced by a new one (one connection, however often the demo re
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -25,10 +24,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import typer
-import uvicorn
 
 from calhub.bootstrap import Runtime
-from calhub.cli.common import console
+from calhub.cli.common import WILDCARD_HOSTS, console
 from calhub.domain.calendars import ProviderKind
 from calhub.domain.ids import TenantId
 from calhub.emulators.graph.app import create_app
@@ -43,8 +41,9 @@ from calhub.emulators.graph.demo_seed import (
     demo_seed,
 )
 from calhub.emulators.graph.seed import load_seed
+from calhub.emulators.graph.serving import LOOPBACK, bind_loopback, https_origin, serving
 from calhub.emulators.graph.state import GraphState
-from calhub.emulators.graph.tls import ensure_certificates
+from calhub.emulators.graph.tls import TlsFiles, ensure_certificates
 from calhub.providers.msgraph.auth import ClientSecret
 from calhub.services import connections
 from calhub.services.apikeys import create_api_key
@@ -53,9 +52,6 @@ from calhub.services.tenants import create_tenant, list_tenants
 from calhub.settings import Settings
 
 DEMO_TENANT = "Demo Organisation"
-LOOPBACK = "127.0.0.1"
-WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - names, not a bind
-STARTUP_TIMEOUT_S = 10.0
 SHUTDOWN_GRACE_S = 3  # then requests still running on the emulator are cancelled
 
 
@@ -66,10 +62,12 @@ class DemoEmulator:
     state: GraphState
     listener: socket.socket
     origin: str
-    ca_file: Path
-    server_certificate: Path
-    server_key: Path
+    tls: TlsFiles
     settings: Settings
+
+    @property
+    def ca_file(self) -> Path:
+        return self.tls.ca_certificate.resolve()
 
 
 def prepare_emulator(settings: Settings) -> DemoEmulator:
@@ -77,9 +75,8 @@ def prepare_emulator(settings: Settings) -> DemoEmulator:
     state = GraphState(EmulatorClock())
     load_seed(state, demo_seed(state.clock.now()))
     files = ensure_certificates(settings.data_dir / "emulator-tls")
-    listener = socket.socket()
-    listener.bind((LOOPBACK, 0))
-    origin = f"https://{LOOPBACK}:{listener.getsockname()[1]}"
+    listener = bind_loopback()
+    origin = https_origin(listener)
     host = LOOPBACK if settings.host in WILDCARD_HOSTS else settings.host
     overrides = {
         "graph_base_url": f"{origin}/v1.0",
@@ -91,46 +88,17 @@ def prepare_emulator(settings: Settings) -> DemoEmulator:
         state=state,
         listener=listener,
         origin=origin,
-        ca_file=files.ca_certificate.resolve(),
-        server_certificate=files.server_certificate,
-        server_key=files.server_key,
+        tls=files,
         settings=settings.model_copy(update=overrides),
     )
-
-
-class _QuietServer(uvicorn.Server):
-    """A second server in the process: the demo's API server owns the signal handlers."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 @contextlib.asynccontextmanager
 async def running_emulator(emulator: DemoEmulator) -> AsyncIterator[None]:
     """Serve the emulator until the block ends."""
-    config = uvicorn.Config(
-        create_app(emulator.state),
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-        ssl_certfile=emulator.server_certificate,
-        ssl_keyfile=emulator.server_key,
-    )
-    server = _QuietServer(config)
-    serving = asyncio.create_task(server.serve(sockets=[emulator.listener]))
-    try:
-        async with asyncio.timeout(STARTUP_TIMEOUT_S):
-            while not server.started:
-                if serving.done():
-                    raise RuntimeError("the Graph emulator did not start")
-                await asyncio.sleep(0.02)
+    app = create_app(emulator.state)
+    async with serving(app, emulator.listener, emulator.tls, shutdown_grace_s=SHUTDOWN_GRACE_S):
         yield
-    finally:
-        server.should_exit = True
-        await asyncio.gather(serving, return_exceptions=True)
-        emulator.listener.close()
 
 
 async def set_up_demo(runtime: Runtime, emulator: DemoEmulator) -> None:

@@ -18,7 +18,7 @@ from typing import Annotated, NoReturn
 import typer
 import uvicorn
 
-from calhub.cli.common import console, run_async
+from calhub.cli.common import WILDCARD_HOSTS, console, run_async
 from calhub.emulators.graph.app import create_app
 from calhub.emulators.graph.clock import EmulatorClock
 from calhub.emulators.graph.errors import SeedInvalid
@@ -31,8 +31,6 @@ app = typer.Typer(
     help="Offline emulators of the calendar providers' APIs, for development and tests.",
     no_args_is_help=True,
 )
-
-WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - names, not a bind
 
 
 @app.command()

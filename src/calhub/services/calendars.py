@@ -22,11 +22,10 @@ from calhub.domain.calendars import (
     Calendar,
     CalendarKind,
     CalendarSyncStatus,
-    Connection,
     ConnectionStatus,
 )
 from calhub.domain.ids import CalendarId, ConnectionId, TenantId
-from calhub.services.connections import ConnectionNotReady, get_connection
+from calhub.services.connections import get_connection, require_active
 from calhub.services.context import HubContext
 from calhub.services.jobs import defer_discovery, defer_sync
 
@@ -83,7 +82,7 @@ async def request_sync(ctx: HubContext, tenant_id: TenantId, calendar_id: Calend
     """Queue a sync pass of the calendar; False when one is already waiting (it will read
     every change when it runs). Refused while the connection is not active."""
     found = await get_calendar(ctx, tenant_id, calendar_id)
-    _require_active(await get_connection(ctx, tenant_id, found.calendar.connection_id))
+    require_active(await get_connection(ctx, tenant_id, found.calendar.connection_id))
     return await defer_sync(ctx.jobs, tenant_id, calendar_id) is not None
 
 
@@ -92,7 +91,7 @@ async def request_discovery(
 ) -> bool:
     """Rediscover the connection's mailboxes and rooms now; False when a discovery is already
     waiting. Refused while the connection is not active."""
-    _require_active(await get_connection(ctx, tenant_id, connection_id))
+    require_active(await get_connection(ctx, tenant_id, connection_id))
     return await defer_discovery(ctx.jobs, tenant_id, connection_id) is not None
 
 
@@ -104,14 +103,6 @@ async def sync_overview(ctx: HubContext) -> SyncOverview:
         calendars=statuses,
         connections={status: counts.get(status, 0) for status in ConnectionStatus},
     )
-
-
-def _require_active(connection: Connection) -> None:
-    if connection.status is not ConnectionStatus.ACTIVE:
-        raise ConnectionNotReady(
-            f"the connection is {connection.status.value.replace('_', ' ')}; "
-            "calhub syncs only through an active (consented) connection"
-        )
 
 
 def _no_status_yet(calendar: Calendar) -> CalendarSyncStatus:

@@ -226,13 +226,18 @@ async def verify_connection(
 ) -> list[PermissionCheck]:
     """Try each permission calhub needs against a test mailbox; report each in words."""
     connection = await get_connection(ctx, tenant_id, connection_id)
-    if connection.status is not ConnectionStatus.ACTIVE:
-        raise ConnectionNotReady(
-            f"the connection is {connection.status.value.replace('_', ' ')}; "
-            "it needs admin consent before it can be verified"
-        )
+    require_active(connection)
     provider = await ctx.providers.for_connection(connection)
     return await provider.verify(mailbox)
+
+
+def require_active(connection: Connection) -> None:
+    """Raise ``ConnectionNotReady`` unless the connection can reach its provider."""
+    if connection.status is not ConnectionStatus.ACTIVE:
+        raise ConnectionNotReady(
+            f"the connection is {connection.status.value.replace('_', ' ')}; it needs admin "
+            "consent (and valid credentials) before calhub can use it"
+        )
 
 
 async def set_scope(

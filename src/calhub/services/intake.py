@@ -29,11 +29,9 @@ answers 401 then, and 202 otherwise (graph.md §4.5 asks for 2xx within 3 s).
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Final
 
 import structlog
@@ -66,8 +64,6 @@ _LIFECYCLE_STATUS: Final[Mapping[LifecycleEvent, SubscriptionStatus]] = {
 }
 
 log = structlog.get_logger("calhub.intake")
-
-_Job = Callable[[], Awaitable[int]]  # how many jobs it queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +147,7 @@ async def receive_notifications(ctx: HubContext, body: bytes) -> IntakeResult:
             status = _LIFECYCLE_STATUS.get(notification.event)
             if status is not None and status is not subscription.status:
                 await uow.subscriptions.set_status(subscription.tenant_id, subscription.id, status)
-        queued = await _defer_all(_jobs(ctx.jobs, new, lifecycle))
+        queued = await _defer_jobs(ctx.jobs, new, lifecycle)
         await uow.commit()
     gate.log_rejections()
     return IntakeResult(
@@ -183,41 +179,30 @@ def _inbox_order(entry: InboxNotification) -> tuple[str, str, str, str]:
     return (str(entry.subscription_id), entry.resource_id, entry.change_type, entry.dedupe)
 
 
-def _jobs(
+async def _defer_jobs(
     queue: JobQueue,
     new: Sequence[InboxNotification],
     lifecycle: Sequence[tuple[IntakeSubscription, LifecycleNotification]],
-) -> list[_Job]:
+) -> int:
     """One job per calendar (or subscription) and kind, whatever the number of items; the
-    syncs go in one round trip (``defer_syncs``), however many calendars the POST touches."""
+    syncs go in one round trip (``defer_syncs``), however many calendars the POST touches.
+    Returns how many jobs were queued."""
     syncs: dict[CalendarId, TenantId] = {n.calendar_id: n.tenant_id for n in new}
     resubscribes: dict[CalendarId, TenantId] = {}
-    renewals: dict[SubscriptionId, _Job] = {}
+    renewals: dict[SubscriptionId, TenantId] = {}
     for subscription, notification in lifecycle:
         match notification.event:
             case LifecycleEvent.REAUTHORIZATION_REQUIRED:
-                renewals[subscription.id] = partial(
-                    _counted, partial(defer_renewal, queue, subscription.tenant_id, subscription.id)
-                )
+                renewals[subscription.id] = subscription.tenant_id
             case LifecycleEvent.SUBSCRIPTION_REMOVED:
                 resubscribes[subscription.calendar_id] = subscription.tenant_id
             case LifecycleEvent.MISSED:
                 syncs[subscription.calendar_id] = subscription.tenant_id
+    queued = 0
+    for subscription_id, tenant_id in renewals.items():
+        queued += await defer_renewal(queue, tenant_id, subscription_id) is not None
+    for calendar_id, tenant_id in resubscribes.items():
+        queued += await defer_ensure_subscription(queue, tenant_id, calendar_id) is not None
     # Recreating a subscription resyncs its calendar: no separate sync for those.
     to_sync = [(t, c) for c, t in syncs.items() if c not in resubscribes]
-    return [
-        *renewals.values(),
-        *(
-            partial(_counted, partial(defer_ensure_subscription, queue, tenant_id, calendar_id))
-            for calendar_id, tenant_id in resubscribes.items()
-        ),
-        *([partial(defer_syncs, queue, to_sync)] if to_sync else []),
-    ]
-
-
-async def _counted(defer: Callable[[], Awaitable[int | None]]) -> int:
-    return int(await defer() is not None)
-
-
-async def _defer_all(jobs: Sequence[_Job]) -> int:
-    return sum(await asyncio.gather(*(job() for job in jobs)))
+    return queued + await defer_syncs(queue, to_sync)

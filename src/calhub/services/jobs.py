@@ -65,6 +65,17 @@ def calendar_lock(calendar_id: object) -> str:
     return f"calendar:{calendar_id}"
 
 
+def _sync_request(tenant_id: object, calendar_id: object, *, full: bool = False) -> JobRequest:
+    """A sync of the calendar. A full sync (the daily reconciliation) has its own queueing
+    lock, so a waiting incremental one cannot swallow it."""
+    return JobRequest(
+        SYNC_CALENDAR_TASK,
+        {"tenant_id": str(tenant_id), "calendar_id": str(calendar_id), "full": full},
+        lock=calendar_lock(calendar_id),
+        queueing_lock=f"{'reconcile' if full else 'sync'}:{calendar_id}",
+    )
+
+
 async def defer_sync(
     queue: JobQueue,
     tenant_id: object,
@@ -73,29 +84,14 @@ async def defer_sync(
     delay_s: float | None = None,
     full: bool = False,
 ) -> int | None:
-    """Queue a sync of the calendar unless one is already waiting. A full sync (the daily
-    reconciliation) has its own queueing lock, so a waiting incremental one cannot swallow it."""
+    """Queue a sync of the calendar unless an equal one is already waiting."""
+    request = _sync_request(tenant_id, calendar_id, full=full)
     return await queue.defer(
-        SYNC_CALENDAR_TASK,
-        lock=calendar_lock(calendar_id),
-        queueing_lock=_sync_queueing_lock(calendar_id, full),
+        request.task_name,
+        lock=request.lock,
+        queueing_lock=request.queueing_lock,
         schedule_in_seconds=delay_s,
-        tenant_id=str(tenant_id),
-        calendar_id=str(calendar_id),
-        full=full,
-    )
-
-
-def _sync_queueing_lock(calendar_id: object, full: bool) -> str:
-    return f"{'reconcile' if full else 'sync'}:{calendar_id}"
-
-
-def _sync_request(tenant_id: object, calendar_id: object) -> JobRequest:
-    return JobRequest(
-        SYNC_CALENDAR_TASK,
-        {"tenant_id": str(tenant_id), "calendar_id": str(calendar_id), "full": False},
-        lock=calendar_lock(calendar_id),
-        queueing_lock=_sync_queueing_lock(calendar_id, full=False),
+        **request.arguments,
     )
 
 

@@ -21,6 +21,7 @@ Periodic work (Procrastinate defers each schedule once across all workers):
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import procrastinate
@@ -32,6 +33,7 @@ import structlog
 from calhub.bootstrap import Runtime
 from calhub.domain.ids import CalendarId, ConnectionId, SubscriptionId, TenantId
 from calhub.services import calendar_sync, discovery, housekeeping, pings, subscriptions
+from calhub.services.context import HubContext
 from calhub.services.jobs import (
     DISCOVER_CALENDARS_TASK,
     ENSURE_SUBSCRIPTION_TASK,
@@ -139,41 +141,33 @@ def _register_sync_tasks(app: procrastinate.App) -> None:
         )
 
 
+_SYNC_SCHEDULES: tuple[tuple[str, str, Callable[[HubContext], Awaitable[object]]], ...] = (
+    ("*/5 * * * *", "sync_quiet_calendars", calendar_sync.sync_quiet_calendars),
+    ("7 * * * *", "reconcile_calendars", calendar_sync.reconcile_calendars),
+    ("*/15 * * * *", "renew_subscriptions", subscriptions.renew_due_subscriptions),
+    ("23 3 * * *", "rediscover_calendars", housekeeping.rediscover_all),
+    ("41 4 * * *", "prune_sync_records", housekeeping.prune),
+)
+
+
 def _register_sync_schedules(app: procrastinate.App) -> None:
-    @app.periodic(cron="*/5 * * * *", periodic_id="sync_quiet_calendars")
-    @app.task(
-        name="calhub.sync_quiet_calendars", queueing_lock="sync_quiet_calendars", pass_context=True
-    )
-    async def sync_quiet_calendars(context: procrastinate.JobContext, timestamp: int) -> None:
-        await calendar_sync.sync_quiet_calendars(_runtime(context).hub)
+    for cron, name, use_case in _SYNC_SCHEDULES:
+        _schedule(app, cron, name, use_case)
 
-    @app.periodic(cron="7 * * * *", periodic_id="reconcile_calendars")
-    @app.task(
-        name="calhub.reconcile_calendars", queueing_lock="reconcile_calendars", pass_context=True
-    )
-    async def reconcile_calendars(context: procrastinate.JobContext, timestamp: int) -> None:
-        await calendar_sync.reconcile_calendars(_runtime(context).hub)
 
-    @app.periodic(cron="*/15 * * * *", periodic_id="renew_subscriptions")
-    @app.task(
-        name="calhub.renew_subscriptions", queueing_lock="renew_subscriptions", pass_context=True
-    )
-    async def renew_subscriptions(context: procrastinate.JobContext, timestamp: int) -> None:
-        await subscriptions.renew_due_subscriptions(_runtime(context).hub)
+def _schedule(
+    app: procrastinate.App,
+    cron: str,
+    name: str,
+    use_case: Callable[[HubContext], Awaitable[object]],
+) -> None:
+    """A periodic task ``calhub.<name>`` calling ``use_case`` (deferred once across workers)."""
 
-    @app.periodic(cron="23 3 * * *", periodic_id="rediscover_calendars")
-    @app.task(
-        name="calhub.rediscover_calendars", queueing_lock="rediscover_calendars", pass_context=True
-    )
-    async def rediscover_calendars(context: procrastinate.JobContext, timestamp: int) -> None:
-        await housekeeping.rediscover_all(_runtime(context).hub)
+    async def run(context: procrastinate.JobContext, timestamp: int) -> None:
+        await use_case(_runtime(context).hub)
 
-    @app.periodic(cron="41 4 * * *", periodic_id="prune_sync_records")
-    @app.task(
-        name="calhub.prune_sync_records", queueing_lock="prune_sync_records", pass_context=True
-    )
-    async def prune_sync_records(context: procrastinate.JobContext, timestamp: int) -> None:
-        await housekeeping.prune(_runtime(context).hub)
+    task = app.task(name=f"calhub.{name}", queueing_lock=name, pass_context=True)(run)
+    app.periodic(cron=cron, periodic_id=name)(task)
 
 
 async def run_worker(runtime: Runtime, concurrency: int, **options: Any) -> None:

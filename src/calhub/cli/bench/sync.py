@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 import httpx
-import uvicorn
 from sqlalchemy import func, select
 
 from calhub.bootstrap import Runtime, bootstrap
@@ -62,6 +61,7 @@ from calhub.emulators.graph.access import mint_token
 from calhub.emulators.graph.app import create_app as create_emulator
 from calhub.emulators.graph.clock import EmulatorClock
 from calhub.emulators.graph.seed import load_seed
+from calhub.emulators.graph.serving import bind_loopback, serving
 from calhub.emulators.graph.state import EventChange, GraphState
 from calhub.emulators.graph.subscriptions.model import change_notification
 from calhub.emulators.graph.tls import TlsFiles, ensure_certificates
@@ -159,7 +159,7 @@ async def _run(plan: Plan, report: Progress) -> _Observed:
         state = GraphState(EmulatorClock(), seed=SEED)
         load_seed(state, _seed(plan.calendars))
         emulator = create_emulator(state)
-        async with _serving(emulator, tls) as origin:
+        async with serving(emulator, bind_loopback(), tls) as origin:
             api_port = _free_port()
             settings = _settings(root, origin, tls, api_port)
             async with bootstrap(settings) as runtime:
@@ -220,37 +220,6 @@ def _seed(calendars: int) -> dict[str, Any]:
 
 def _addresses(state: GraphState) -> list[str]:
     return sorted(m.upn for m in state.tenants[TENANT_ID].mailboxes.values())
-
-
-@contextlib.asynccontextmanager
-async def _serving(app: Any, tls: TlsFiles) -> AsyncIterator[str]:
-    """Serve ``app`` over HTTPS on a loopback port in this event loop; yields its origin."""
-    # IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP.
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(2048)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        ssl_certfile=str(tls.server_certificate),
-        ssl_keyfile=str(tls.server_key),
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the Graph emulator did not start")
-        await asyncio.sleep(0.02)
-    try:
-        yield f"https://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        listener.close()
 
 
 def _free_port() -> int:
