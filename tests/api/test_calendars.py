@@ -87,7 +87,12 @@ async def mirror(runtime: Runtime, client: httpx.AsyncClient, api_key: str) -> M
             await uow.calendars.add(calendar)
         await uow.sync_status.record_notifications([(tenant_id, adele.id)], now)
         await uow.sync_status.record_sync(
-            tenant_id, adele.id, now, full=True, change_seen_at=now - timedelta(seconds=42)
+            tenant_id,
+            adele.id,
+            now,
+            cursor="d1",
+            full=True,
+            change_seen_at=now - timedelta(seconds=42),
         )
         await uow.sync_status.record_failure(tenant_id, room.id, "Graph answered 503", now)
         await uow.sync_status.record_failure(tenant_id, room.id, "Graph answered 503", now)

@@ -96,7 +96,9 @@ async def test_canary_never_appears_in_dump_or_logs(
         await uow.occurrences.replace_for_event(
             tenant.id, stored, [Occurrence(stored.id, stored.start, stored.end, stored.start)]
         )
-        await uow.calendars.save_sync_cursor(tenant.id, calendar.id, f"cursor-{CANARY}", NOW)
+        await uow.sync_status.record_sync(
+            tenant.id, calendar.id, NOW, cursor=f"cursor-{CANARY}", full=True
+        )
         log.info("event stored", event_id=str(stored.id), subject=stored.subject)
         await uow.commit()
 
@@ -182,7 +184,7 @@ async def test_tenant_b_cannot_reach_tenant_a_data(uow_factory: UnitOfWorkFactor
         assert not await uow.api_keys.revoke(b.id, key.id, NOW)
         assert not await uow.events.delete(b.id, event.id)
         assert await uow.events.delete_by_provider_ids(b.id, cal_a.id, ["a-event"]) == 0
-        assert not await uow.calendars.save_sync_cursor(b.id, cal_a.id, "x", NOW)
+        assert not await uow.sync_status.record_sync(b.id, cal_a.id, NOW, cursor="x", full=True)
         assert not await uow.calendars.update(dataclasses.replace(cal_a, tenant_id=b.id))
         assert not await uow.calendars.delete(b.id, cal_a.id)
         assert not await uow.connections.set_credentials(

@@ -76,7 +76,7 @@ async def test_connection_and_calendar_round_trip(uow_factory: UnitOfWorkFactory
         await uow.connections.set_status(
             tenant.id, connection.id, ConnectionStatus.NEEDS_REAUTH, NOW
         )
-        await uow.calendars.save_sync_cursor(tenant.id, calendar.id, "delta-1", NOW)
+        await uow.sync_status.record_sync(tenant.id, calendar.id, NOW, cursor="delta-1", full=True)
         await uow.commit()
     async with uow_factory() as uow:
         connection = await uow.connections.get(tenant.id, calendar.connection_id)

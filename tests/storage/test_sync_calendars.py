@@ -50,7 +50,9 @@ async def test_discovery_keeps_known_calendars_and_marks_vanished_rooms(
     ]
     async with uow_factory() as uow:
         stored = await uow.calendars.upsert_discovered(tenant.id, conn, first, NOW)
-        await uow.calendars.save_sync_cursor(tenant.id, stored[0].id, "delta-r1", NOW)
+        await uow.sync_status.record_sync(
+            tenant.id, stored[0].id, NOW, cursor="delta-r1", full=True
+        )
         await uow.commit()
 
     renamed = dataclasses.replace(
@@ -99,9 +101,14 @@ async def test_sync_status_and_safety_net_queries(uow_factory: UnitOfWorkFactory
     off = await add_calendar(uow_factory, tenant.id, owner="off@example.com")
     now = NOW + 3 * HOUR
     async with uow_factory() as uow:
-        await uow.sync_status.record_sync(tenant.id, quiet.id, NOW, full=True)
+        await uow.sync_status.record_sync(tenant.id, quiet.id, NOW, cursor="d1", full=True)
         await uow.sync_status.record_sync(
-            tenant.id, busy.id, now, full=False, change_seen_at=now - timedelta(seconds=2)
+            tenant.id,
+            busy.id,
+            now,
+            cursor="d2",
+            full=False,
+            change_seen_at=now - timedelta(seconds=2),
         )
         await uow.sync_status.record_notifications([(tenant.id, busy.id)], now)
         await uow.sync_status.record_notifications([(tenant.id, busy.id)], now - HOUR)
@@ -150,13 +157,19 @@ async def test_success_clears_failures_and_scope_can_return(
     tenant = await add_tenant(uow_factory)
     calendar = await add_calendar(uow_factory, tenant.id)
     async with uow_factory() as uow:
-        await uow.sync_status.record_failure(tenant.id, calendar.id, "timeout", NOW)
-        await uow.sync_status.record_sync(tenant.id, calendar.id, NOW + HOUR, full=True)
+        assert await uow.sync_status.record_failure(tenant.id, calendar.id, "timeout", NOW) == 1
+        assert await uow.sync_status.record_failure(tenant.id, calendar.id, "timeout", NOW) == 2
         await uow.calendars.mark_out_of_scope(tenant.id, calendar.id, "access policy", NOW)
         refused = await uow.calendars.get(tenant.id, calendar.id)
+        await uow.sync_status.record_sync(
+            tenant.id, calendar.id, NOW + HOUR, cursor="delta-2", full=True
+        )
+        status = await uow.sync_status.get(tenant.id, calendar.id)
+        synced = await uow.calendars.get(tenant.id, calendar.id)
+        # Discovery brings a refused mailbox back too, without a sync.
+        await uow.calendars.mark_out_of_scope(tenant.id, calendar.id, "access policy", NOW)
         assert await uow.calendars.clear_out_of_scope(tenant.id, calendar.id, NOW + HOUR)
         assert not await uow.calendars.clear_out_of_scope(tenant.id, calendar.id, NOW + HOUR)
-        status = await uow.sync_status.get(tenant.id, calendar.id)
         await uow.commit()
 
     assert refused is not None
@@ -164,6 +177,8 @@ async def test_success_clears_failures_and_scope_can_return(
     assert status is not None
     assert (status.consecutive_failures, status.last_error) == (0, None)
     assert (status.last_full_sync_at, status.out_of_scope_reason) == (NOW + HOUR, None)
+    assert synced is not None
+    assert synced.sync_cursor == "delta-2"
 
 
 async def test_other_tenant_sees_no_calendar_state(uow_factory: UnitOfWorkFactory) -> None:
@@ -173,7 +188,7 @@ async def test_other_tenant_sees_no_calendar_state(uow_factory: UnitOfWorkFactor
     async with uow_factory() as uow:
         assert await uow.sync_status.get(b.id, calendar.id) is None
         assert await uow.sync_status.list(b.id) == []
-        assert not await uow.sync_status.record_sync(b.id, calendar.id, NOW, full=True)
+        assert not await uow.sync_status.record_sync(b.id, calendar.id, NOW, cursor="x", full=True)
         assert not await uow.sync_status.record_failure(b.id, calendar.id, "x", NOW)
         await uow.sync_status.record_notifications([(b.id, calendar.id)], NOW)
         assert not await uow.calendars.mark_out_of_scope(b.id, calendar.id, "x", NOW)

@@ -2,9 +2,9 @@
 
 ``sync_calendar_job`` is what the ``calhub.sync_calendar`` task calls, under the calendar's
 Procrastinate ``lock``. It reads the calendar and its connection, notes the notifications waiting
-for it, runs ``calhub.sync.engine.sync_calendar`` (one transaction for the mirror, cursor and
-status) and then marks those notifications processed; the lag recorded is from the oldest of
-them. Provider errors are never allowed to crash the job:
+for it and runs ``calhub.sync.engine.sync_calendar``: one transaction applies the mirror, cursor
+and status and marks those notifications processed; the lag recorded is from the oldest of them.
+Provider errors are never allowed to crash the job:
 
 - ``ConsentRevoked`` → the connection is disabled and purged (``services.connections``);
 - ``CredentialsRejected`` → the connection waits for new credentials;
@@ -73,7 +73,6 @@ async def sync_calendar_job(
             else await uow.connections.get(tenant_id, calendar.connection_id)
         )
         pending = await uow.notifications.pending(tenant_id, calendar_id)
-        status = await uow.sync_status.get(tenant_id, calendar_id)
     if calendar is None or connection is None:
         return SyncJobResult(None, skipped="the calendar no longer exists")
     if connection.status is not ConnectionStatus.ACTIVE:
@@ -91,19 +90,10 @@ async def sync_calendar_job(
             clock=ctx.clock,
             window=ctx.window,
             occurrence_limit=ctx.occurrence_limit,
-            change_seen_at=None if pending is None else pending.oldest_received_at,
+            answering=pending,
         )
     except ProviderError as exc:
-        failures = 0 if status is None else status.consecutive_failures
-        return await _failed(ctx, tenant_id, calendar_id, connection.id, exc, failures)
-    async with ctx.uow() as uow:
-        if pending is not None:
-            await uow.notifications.mark_processed(
-                tenant_id, calendar_id, pending.newest_id, ctx.clock.now()
-            )
-        if calendar.out_of_scope_reason is not None:
-            await uow.calendars.clear_out_of_scope(tenant_id, calendar_id, ctx.clock.now())
-        await uow.commit()
+        return await _failed(ctx, tenant_id, calendar_id, connection.id, exc)
     return SyncJobResult(outcome)
 
 
@@ -113,7 +103,6 @@ async def _failed(
     calendar_id: CalendarId,
     connection_id: ConnectionId,
     error: ProviderError,
-    previous_failures: int,
 ) -> SyncJobResult:
     now = ctx.clock.now()
     words = _in_words(error)
@@ -122,14 +111,15 @@ async def _failed(
     elif isinstance(error, CredentialsRejected):
         await disable_for_rejected_credentials(ctx, tenant_id, connection_id, words)
     async with ctx.uow() as uow:
-        await uow.sync_status.record_failure(tenant_id, calendar_id, words, now)
+        failures = await uow.sync_status.record_failure(tenant_id, calendar_id, words, now)
         if isinstance(error, MailboxOutOfScope):
             await uow.calendars.mark_out_of_scope(tenant_id, calendar_id, words, now)
         await uow.commit()
     if isinstance(error, RateLimited):
         await defer_sync(ctx.jobs, tenant_id, calendar_id, delay_s=max(error.retry_after, 1.0))
     elif not isinstance(error, ConsentRevoked | CredentialsRejected | MailboxOutOfScope):
-        await defer_sync(ctx.jobs, tenant_id, calendar_id, delay_s=backoff(previous_failures))
+        delay_s = backoff(max(0, (failures or 1) - 1))
+        await defer_sync(ctx.jobs, tenant_id, calendar_id, delay_s=delay_s)
     log.warning(
         "calendar_sync_failed",
         tenant_id=str(tenant_id),

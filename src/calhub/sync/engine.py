@@ -2,8 +2,9 @@
 
 A pass reads one whole round of changes, from the saved cursor or, without one, everything in the
 mirror window; plans it with the pure planner (``calhub.domain.sync.planner``); and applies the
-plan, the new cursor and the calendar's sync status in one transaction, so a crash in the middle
-leaves the mirror and the cursor as they were and the next pass repeats the round. An expired
+plan, the new cursor, the calendar's sync status and the notifications it answers in one
+transaction, so a crash in the middle leaves the mirror and the cursor as they were and the next
+pass repeats the round. An expired
 cursor (``CursorInvalid``, Graph's 410 ``SyncStateNotFound``) turns the pass into a full resync of
 the window, which also removes mirrored events the provider no longer reports.
 
@@ -24,6 +25,7 @@ from calhub.domain.sync.changes import Change, Removal
 from calhub.domain.sync.planner import plan_changes, provider_ids_to_load
 from calhub.providers.base import CalendarProvider, CalendarRef, CursorInvalid, Window
 from calhub.storage.repositories.mirror import StalePlan
+from calhub.storage.repositories.notifications import PendingNotifications
 from calhub.storage.unit_of_work import UnitOfWorkFactory
 
 
@@ -64,10 +66,12 @@ async def sync_calendar(
     clock: Clock,
     window: MirrorWindow,
     occurrence_limit: int,
-    change_seen_at: datetime | None = None,
+    answering: PendingNotifications | None = None,
 ) -> SyncOutcome:
     """One sync pass; raises the provider's errors (``ConsentRevoked``, ``RateLimited``, ...)
-    for the caller to record and react to, with nothing applied."""
+    for the caller to record and react to, with nothing applied. ``answering``: the
+    notifications that asked for the pass, read before it began; they are marked processed with
+    it, and the oldest sets the calendar's lag."""
     ref = CalendarRef(owner=calendar.provider_calendar_id)
     span = window.around(clock.now())
     full = calendar.sync_cursor is None
@@ -76,7 +80,7 @@ async def sync_calendar(
     except CursorInvalid:
         full = True
         round_ = await _read_round(provider, ref, None, span)
-    apply = (uow_factory, calendar, round_, span, full, clock, occurrence_limit, change_seen_at)
+    apply = (uow_factory, calendar, round_, span, full, clock, occurrence_limit, answering)
     try:
         return await _apply(*apply)
     except StalePlan:
@@ -107,7 +111,7 @@ async def _apply(
     full: bool,
     clock: Clock,
     occurrence_limit: int,
-    change_seen_at: datetime | None,
+    answering: PendingNotifications | None,
 ) -> SyncOutcome:
     tenant_id, calendar_id = calendar.tenant_id, calendar.id
     now = clock.now()
@@ -132,10 +136,16 @@ async def _apply(
             occurrence_limit=occurrence_limit,
         )
         applied = await uow.mirror.apply(tenant_id, calendar_id, plan, now)
-        await uow.calendars.save_sync_cursor(tenant_id, calendar_id, round_.cursor, now)
         await uow.sync_status.record_sync(
-            tenant_id, calendar_id, now, full=full, change_seen_at=change_seen_at
+            tenant_id,
+            calendar_id,
+            now,
+            cursor=round_.cursor,
+            full=full,
+            change_seen_at=None if answering is None else answering.oldest_received_at,
         )
+        if answering is not None:
+            await uow.notifications.mark_processed(tenant_id, calendar_id, answering.newest_id, now)
         await uow.commit()
     return SyncOutcome(
         full=full,

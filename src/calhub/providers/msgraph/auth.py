@@ -5,7 +5,9 @@
 cache in memory for the life of the process (never persisted) and, when asked, serves the cached
 token unless fewer than five minutes are left, in which case it fetches a new one (msal
 ``ClientApplication._acquire_token_silent_from_cache_and_possibly_refresh_it``: ``expires_in <
-5*60`` counts as expired). msal is blocking, so every call runs in a thread.
+5*60`` counts as expired). msal is blocking, so a call runs in a thread; the token it gave is
+also kept here and served without asking msal until msal itself would refresh it, which spares a
+thread hop per Graph request.
 
 Authorities other than ``login.microsoftonline.com`` (emulators, sovereign test setups) skip
 instance discovery and authority validation, and a CA bundle gives msal a ``requests.Session``
@@ -23,6 +25,7 @@ Also: ``admin_consent_url`` and ``parse_consent_callback`` for the consent round
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -54,6 +57,7 @@ GRAPH_SCOPES: Final = ("https://graph.microsoft.com/.default",)
 _REJECTED_CREDENTIALS: Final = frozenset({7000215, 7000222})
 _APP_GONE: Final = frozenset({7000229, 700016})
 _PLATFORM_OUTAGE: Final = frozenset({"temporarily_unavailable", "server_error"})
+REFRESH_BEFORE_EXPIRY_S: Final = 5 * 60.0  # msal's own margin: a token this close is refreshed
 
 
 class TokenSource(Protocol):
@@ -97,15 +101,24 @@ class MsalTokenSource:
         self._ca_bundle = ca_bundle
         self._app: msal.ConfidentialClientApplication | None = None
         self._session: requests.Session | None = None
+        self._token: str | None = None
+        self._ask_msal_after = 0.0  # time.monotonic()
 
     def __repr__(self) -> str:
         return f"MsalTokenSource(tenant={self.tenant!r}, client_id={self.client_id!r})"
 
     async def token(self) -> str:
-        return await asyncio.to_thread(self._acquire)
+        if self._token is not None and time.monotonic() < self._ask_msal_after:
+            return self._token
+        asked_at = time.monotonic()
+        token, expires_in = await asyncio.to_thread(self._acquire)
+        self._token = token
+        self._ask_msal_after = asked_at + expires_in - REFRESH_BEFORE_EXPIRY_S
+        return token
 
     def invalidate(self) -> None:
         """Forget cached tokens (Graph refused one), so the next ``token()`` asks afresh."""
+        self._token = None
         if self._app is None:
             return
         cache = self._app.token_cache
@@ -116,7 +129,8 @@ class MsalTokenSource:
         if self._session is not None:
             self._session.close()
 
-    def _acquire(self) -> str:
+    def _acquire(self) -> tuple[str, float]:
+        """A token from msal (its cache, or the identity platform) and its seconds to live."""
         try:
             result = self._application().acquire_token_for_client(scopes=list(GRAPH_SCOPES))
         except requests.RequestException as exc:
@@ -127,7 +141,8 @@ class MsalTokenSource:
             raise ProviderError(f"msal refused the identity platform's answer: {exc}") from exc
         token = result.get("access_token")
         if isinstance(token, str) and token:
-            return token
+            expires_in = result.get("expires_in")
+            return token, float(expires_in) if isinstance(expires_in, int | float) else 0.0
         raise token_refusal(result)
 
     def _application(self) -> msal.ConfidentialClientApplication:

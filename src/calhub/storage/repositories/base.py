@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from calhub.storage.crypto.fields import TenantKeys
@@ -30,6 +31,24 @@ def overlaps_window(
         (start_column < end) & (end_column > start),
         (start_column == end_column) & (start_column >= start) & (start_column < end),
     )
+
+
+def unnested_rows(table: Table, names: Sequence[str]) -> Select[Any]:
+    """``SELECT unnest(:<name>_values) AS <name>, ...`` over ``table``'s columns ``names``.
+
+    Rows travel as one array per column (``column_arrays``): a statement built on this carries
+    any number of rows in one round trip, and is compiled and prepared once for every size."""
+    return select(
+        *(
+            func.unnest(bindparam(f"{name}_values", type_=ARRAY(table.c[name].type))).label(name)
+            for name in names
+        )
+    )
+
+
+def column_arrays(rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
+    """The parameters of ``unnested_rows``: one list per column."""
+    return {f"{name}_values": [row[name] for row in rows] for name in names}
 
 
 class Scope:

@@ -126,28 +126,6 @@ class CalendarRepository:
         ).all()
         return await self._decode(tenant_id, rows)
 
-    async def save_sync_cursor(
-        self,
-        tenant_id: TenantId,
-        calendar_id: CalendarId,
-        cursor: str | None,
-        synced_at: datetime,
-    ) -> bool:
-        """Store the provider's delta token after a sync (None forces a full sync next time)."""
-        keys = await self._scope.keys(tenant_id)
-        sealed = (
-            None
-            if cursor is None
-            else keys.seal(cursor, table="calendars", column="sync_cursor", row_id=calendar_id).blob
-        )
-        result = await self._scope.conn.execute(
-            update(calendars)
-            .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
-            .values(sync_cursor=sealed, last_synced_at=synced_at, updated_at=synced_at)
-            .returning(calendars.c.id)
-        )
-        return result.first() is not None
-
     async def delete(self, tenant_id: TenantId, calendar_id: CalendarId) -> bool:
         result = await self._scope.conn.execute(
             delete(calendars)

@@ -1,8 +1,9 @@
 """Events: upserted in batches by (calendar, provider event id), content sealed per column.
 
-Ciphertexts are bound to the row id, so ``upsert`` first looks up the ids of rows that already
-exist and seals with those; the returned events carry the stored ids. The attendee index holds a
-blind index of every attendee's and the organizer's address.
+Ciphertexts are bound to the row id. ``upsert`` seals with the ids the events carry (the sync
+planner knows the stored ones); a row stored under another id is left untouched by the INSERT,
+and sealed again with its stored id after one lookup. The returned events carry the stored ids.
+The attendee index holds a blind index of every attendee's and the organizer's address.
 """
 
 from __future__ import annotations
@@ -12,17 +13,75 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, exists, func, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, any_, bindparam, delete, exists, func, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+from sqlalchemy.sql.dml import ReturningInsert
 
 from calhub.domain.events import Event
 from calhub.domain.ids import CalendarId, EventId, TenantId
 from calhub.storage.mappers import event_addresses, event_from_row, event_row_blobs, event_values
-from calhub.storage.repositories.base import Scope, batches, overlaps_window
+from calhub.storage.repositories.base import (
+    Scope,
+    batches,
+    column_arrays,
+    overlaps_window,
+    unnested_rows,
+)
 from calhub.storage.tables import event_attendee_index, events, occurrences
 
 _KEPT_ON_UPDATE = {"id", "tenant_id", "calendar_id", "provider_event_id", "created_at"}
 _MAX_ATTEMPTS = 3
+
+
+def _upsert_statement() -> ReturningInsert[Any]:
+    # Executed with a list of rows: SQLAlchemy's "insertmanyvalues" sends multi-row INSERTs from
+    # this one compiled statement.
+    statement = insert(events)
+    return statement.on_conflict_do_update(
+        index_elements=[events.c.calendar_id, events.c.provider_event_id],
+        set_={
+            c.name: statement.excluded[c.name]
+            for c in events.columns
+            if c.name not in _KEPT_ON_UPDATE
+        },
+        # A row stored under another id must not get ciphertexts sealed for this id: it is
+        # skipped, and sealed again with the id that is stored.
+        where=(events.c.id == statement.excluded.id),
+    ).returning(events.c.id)
+
+
+def _attendee_index_statement() -> Insert:
+    # One statement makes the index of some events exactly the rows given: entries no longer
+    # wanted go, new ones come, the ones that stay are left alone (a DELETE and an INSERT of the
+    # same key cannot share a statement).
+    index = event_attendee_index
+    wanted = unnested_rows(index, ["event_id", "email_index"]).cte("wanted")
+    unwanted = (
+        delete(index)
+        .where(
+            index.c.tenant_id == bindparam("tenant_id"),
+            index.c.event_id == any_(bindparam("event_ids", type_=ARRAY(index.c.event_id.type))),
+            tuple_(index.c.event_id, index.c.email_index).not_in(
+                select(wanted.c.event_id, wanted.c.email_index)
+            ),
+        )
+        .cte("unwanted")
+    )
+    rows = select(
+        bindparam("tenant_id", type_=index.c.tenant_id.type),
+        wanted.c.event_id,
+        wanted.c.email_index,
+    )
+    return (
+        insert(index)
+        .from_select(["tenant_id", "event_id", "email_index"], rows)
+        .on_conflict_do_nothing()
+        .add_cte(unwanted)
+    )
+
+
+_UPSERT = _upsert_statement()
+_REPLACE_ATTENDEE_INDEX = _attendee_index_statement()
 
 
 class EventRepository:
@@ -63,25 +122,17 @@ class EventRepository:
     ) -> list[Event]:
         keys = await self._scope.keys(tenant_id)
         pending, done = list(chunk), list[Event]()
-        for _ in range(_MAX_ATTEMPTS):
-            ids = await self._stored_ids(tenant_id, pending)
-            pending = [
-                dataclasses.replace(e, id=ids.get((e.calendar_id, e.provider_event_id), e.id))
-                for e in pending
-            ]
-            values = insert(events).values([event_values(e, keys, now) for e in pending])
-            statement = values.on_conflict_do_update(
-                index_elements=[events.c.calendar_id, events.c.provider_event_id],
-                set_={
-                    c.name: values.excluded[c.name]
-                    for c in events.columns
-                    if c.name not in _KEPT_ON_UPDATE
-                },
-                # A row inserted concurrently under another id must not get ciphertexts
-                # sealed for this id: skip it and seal again with the id that won.
-                where=(events.c.id == values.excluded.id),
-            ).returning(events.c.id)
-            written = {row.id for row in await self._scope.conn.execute(statement)}
+        for attempt in range(_MAX_ATTEMPTS):
+            if attempt:  # some rows are stored under other ids: seal those again with them
+                ids = await self._stored_ids(tenant_id, pending)
+                pending = [
+                    dataclasses.replace(e, id=ids.get((e.calendar_id, e.provider_event_id), e.id))
+                    for e in pending
+                ]
+            rows = await self._scope.conn.execute(
+                _UPSERT, [event_values(e, keys, now) for e in pending]
+            )
+            written = {row.id for row in rows}
             done.extend(e for e in pending if e.id in written)
             pending = [e for e in pending if e.id not in written]
             if not pending:
@@ -92,25 +143,21 @@ class EventRepository:
         if not stored:
             return
         keys = await self._scope.keys(tenant_id)
-        await self._scope.conn.execute(
-            delete(event_attendee_index).where(
-                event_attendee_index.c.tenant_id == tenant_id,
-                event_attendee_index.c.event_id.in_([e.id for e in stored]),
-            )
-        )
         rows = list(
             {
-                (e.id, keys.email_index(address)): {
-                    "tenant_id": tenant_id,
-                    "event_id": e.id,
-                    "email_index": keys.email_index(address),
-                }
+                (e.id, index): {"event_id": e.id, "email_index": index}
                 for e in stored
-                for address in event_addresses(e)
+                for index in (keys.email_index(address) for address in event_addresses(e))
             }.values()
         )
-        for chunk in batches(rows, 5000):
-            await self._scope.conn.execute(event_attendee_index.insert(), list(chunk))
+        await self._scope.conn.execute(
+            _REPLACE_ATTENDEE_INDEX,
+            {
+                "tenant_id": tenant_id,
+                "event_ids": [e.id for e in stored],
+                **column_arrays(rows, ["event_id", "email_index"]),
+            },
+        )
 
     async def get(self, tenant_id: TenantId, event_id: EventId) -> Event | None:
         rows = (

@@ -5,13 +5,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import any_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from calhub.domain.events import Event, Occurrence
 from calhub.domain.ids import CalendarId, EventId, TenantId
 from calhub.storage.mappers import occurrence_from_row, occurrence_values
-from calhub.storage.repositories.base import Scope, batches, overlaps_window
+from calhub.storage.repositories.base import Scope, column_arrays, overlaps_window, unnested_rows
 from calhub.storage.tables import events, occurrences
+
+_COLUMNS = [c.name for c in occurrences.columns if c.name != "id"]
+# One statement replaces the occurrences of many events: the DELETE in the WITH clause sees the
+# rows as they were before the statement, so it never removes the rows the INSERT adds.
+_REPLACE = (
+    insert(occurrences)
+    .from_select(_COLUMNS, unnested_rows(occurrences, _COLUMNS))
+    .add_cte(
+        delete(occurrences)
+        .where(
+            occurrences.c.tenant_id == bindparam("tenant_id"),
+            occurrences.c.event_id
+            == any_(bindparam("event_ids", type_=ARRAY(occurrences.c.event_id.type))),
+        )
+        .cte("replaced")
+    )
+)
 
 
 class OccurrenceRepository:
@@ -27,23 +45,25 @@ class OccurrenceRepository:
     async def replace_for_events(
         self, tenant_id: TenantId, expanded: Sequence[tuple[Event, Sequence[Occurrence]]]
     ) -> None:
-        """``replace_for_event`` for many events: one DELETE, then batched INSERTs."""
+        """``replace_for_event`` for many events, in one statement."""
         for event, items in expanded:
             if event.tenant_id != tenant_id or any(o.event_id != event.id for o in items):
                 raise ValueError("occurrences must belong to the event, the event to the tenant")
-        await self._scope.conn.execute(
-            delete(occurrences).where(
-                occurrences.c.tenant_id == tenant_id,
-                occurrences.c.event_id.in_([event.id for event, _ in expanded]),
-            )
-        )
+        if not expanded:
+            return
         rows = [
             occurrence_values(o, tenant_id, event.calendar_id, event.time_zone)
             for event, items in expanded
             for o in items
         ]
-        for chunk in batches(rows, 5000):
-            await self._scope.conn.execute(occurrences.insert(), list(chunk))
+        await self._scope.conn.execute(
+            _REPLACE,
+            {
+                "tenant_id": tenant_id,
+                "event_ids": [event.id for event, _ in expanded],
+                **column_arrays(rows, _COLUMNS),
+            },
+        )
 
     async def list_in_window(
         self,

@@ -120,27 +120,37 @@ class SyncStatusRepository:
         calendar_id: CalendarId,
         synced_at: datetime,
         *,
+        cursor: str,
         full: bool,
         change_seen_at: datetime | None = None,
     ) -> bool:
-        """A sync pass finished at ``synced_at``: failures reset. ``change_seen_at`` is when
-        the oldest change it applied was first reported; it sets the lag."""
+        """A sync pass finished at ``synced_at`` and reached ``cursor`` (the provider's delta
+        token, stored sealed): failures reset, a mailbox marked out of scope is back in scope.
+        ``change_seen_at`` is when the oldest change it applied was first reported; it sets the
+        lag. One UPDATE, in the transaction that applied the pass."""
+        keys = await self._scope.keys(tenant_id)
+        sealed = keys.seal(cursor, table="calendars", column="sync_cursor", row_id=calendar_id)
         values: dict[str, Any] = {
+            "sync_cursor": sealed.blob,
             "last_synced_at": synced_at,
+            "updated_at": synced_at,
             "consecutive_failures": 0,
             "last_error": None,
+            "out_of_scope_reason": None,
+            "out_of_scope_since": None,
         }
         if full:
             values["last_full_sync_at"] = synced_at
         if change_seen_at is not None:
             values["last_change_seen_at"] = change_seen_at
             values["sync_lag_seconds"] = max(0.0, (synced_at - change_seen_at).total_seconds())
-        return await self._update(tenant_id, calendar_id, values)
+        return await self._update(tenant_id, calendar_id, values) is not None
 
     async def record_failure(
         self, tenant_id: TenantId, calendar_id: CalendarId, error: str, at: datetime
-    ) -> bool:
-        """A sync pass failed; ``error`` must be words without personal data."""
+    ) -> int | None:
+        """A sync pass failed; ``error`` must be words without personal data. Returns the
+        failures in a row now (None: no such calendar)."""
         values = {
             "last_error": error,
             "last_error_at": at,
@@ -150,14 +160,16 @@ class SyncStatusRepository:
 
     async def _update(
         self, tenant_id: TenantId, calendar_id: CalendarId, values: dict[str, Any]
-    ) -> bool:
+    ) -> int | None:
+        """Update the calendar's row; returns its failures in a row, None when not found."""
         result = await self._scope.conn.execute(
             update(calendars)
             .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
             .values(values)
-            .returning(calendars.c.id)
+            .returning(calendars.c.consecutive_failures)
         )
-        return result.first() is not None
+        failures: int | None = result.scalar_one_or_none()
+        return failures
 
     async def quiet_calendars(self, before: datetime, limit: int) -> Sequence[DueCalendar]:
         """Calendars with neither a notification nor a sync since ``before``, longest first."""
