@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import text
+
 from calhub.domain.calendars import CalendarKind, ConnectionStatus, Secret
 from calhub.domain.events import Attendee, Occurrence, Recurrence, ShowAs
 from calhub.domain.ids import ApiKeyId, new_id
@@ -62,6 +64,20 @@ async def test_work_without_commit_is_rolled_back(uow_factory: UnitOfWorkFactory
     assert [e.payload for e in effects] == [{"n": "2"}, {"n": "3"}]
     assert [(e.tenant_id, e.created_at) for e in found] == [(tenant.id, NOW)]
     assert [e.tenant_id for e in unowned] == [None]
+
+
+async def test_a_reading_unit_of_work_runs_no_transaction(uow_factory: UnitOfWorkFactory) -> None:
+    tenant = await add_tenant(uow_factory)
+    async with uow_factory.reading() as reading, uow_factory() as writing:
+        assert await reading.tenants.get(tenant.id) == tenant
+        # No snapshot and no locks held: a change committed meanwhile is seen at once, and a
+        # transaction's start time (now()) moves from one statement to the next.
+        await writing.task_effects.add(tenant.id, "ping", {"n": "1"}, NOW)
+        await writing.commit()
+        assert len(await reading.task_effects.list(tenant_id=tenant.id)) == 1
+        first = await reading.connection.scalar(text("SELECT now()"))
+        second = await reading.connection.scalar(text("SELECT now()"))
+    assert first < second
 
 
 async def test_connection_and_calendar_round_trip(uow_factory: UnitOfWorkFactory) -> None:

@@ -65,7 +65,7 @@ class SyncJobResult:
 async def sync_calendar_job(
     ctx: HubContext, tenant_id: TenantId, calendar_id: CalendarId, *, full: bool = False
 ) -> SyncJobResult:
-    async with ctx.uow() as uow:
+    async with ctx.uow.reading() as uow:
         calendar = await uow.calendars.get(tenant_id, calendar_id)
         connection = (
             None

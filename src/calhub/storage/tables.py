@@ -181,7 +181,9 @@ events = Table(
     ForeignKeyConstraint(
         ["tenant_id", "calendar_id"], ["calendars.tenant_id", "calendars.id"], ondelete="CASCADE"
     ),
-    UniqueConstraint("tenant_id", "id"),
+    # The key the foreign keys of occurrences and attendee entries point at, led by the id: led
+    # by tenant_id it invited tenant-wide scans (migration 0003).
+    UniqueConstraint("id", "tenant_id"),
     UniqueConstraint("calendar_id", "provider_event_id"),
     Index("ix_events_calendar_id_start_at", "calendar_id", "start_at"),
     Index("ix_events_series_id", "series_id"),

@@ -24,14 +24,13 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    tuple_,
     update,
 )
 
 from calhub.domain.calendars import CalendarSyncStatus, ConnectionStatus
 from calhub.domain.ids import CalendarId, ConnectionId, TenantId
 from calhub.storage.mappers import sync_status_from_row
-from calhub.storage.repositories.base import Scope
+from calhub.storage.repositories.base import Scope, column_arrays, unnested_rows
 from calhub.storage.tables import calendars, connections
 
 _STATUS_COLUMNS = (
@@ -92,16 +91,26 @@ class SyncStatusRepository:
     async def record_notifications(
         self, received: Sequence[tuple[TenantId, CalendarId]], at: datetime
     ) -> None:
-        """Notifications for these calendars arrived at ``at`` (one UPDATE per intake POST)."""
+        """Notifications for these calendars arrived at ``at`` (one UPDATE per intake POST).
+
+        The pairs come from the subscriptions the intake matched, across tenants. They are
+        joined as rows, so each calendar is found by its id and tenant together: a predicate on
+        the tenant alone would offer the planner the tenant's whole index, which it took on
+        every POST while statistics were still thin."""
         if not received:
             return
+        pairs = [{"tenant_id": t, "id": c} for t, c in sorted(set(received))]
+        named = unnested_rows(calendars, ["tenant_id", "id"]).subquery()
         # Rows are locked in id order first: an UPDATE locks in scan order, which differs between
         # concurrent POSTs for overlapping calendars and deadlocked them.
         locked = (
             select(calendars.c.id)
-            .where(tuple_(calendars.c.tenant_id, calendars.c.id).in_(sorted(set(received))))
+            .join(
+                named,
+                (calendars.c.id == named.c.id) & (calendars.c.tenant_id == named.c.tenant_id),
+            )
             .order_by(calendars.c.id)
-            .with_for_update()
+            .with_for_update(of=calendars)
             .subquery()
         )
         await self._scope.conn.execute(
@@ -111,7 +120,8 @@ class SyncStatusRepository:
                 last_notification_at=func.greatest(
                     func.coalesce(calendars.c.last_notification_at, at), at
                 )
-            )
+            ),
+            column_arrays(pairs, ["tenant_id", "id"]),
         )
 
     async def record_sync(
