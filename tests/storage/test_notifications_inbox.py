@@ -103,3 +103,31 @@ async def test_thousands_in_one_post_are_stored_once(
     assert again == []
     assert pending is not None
     assert pending.count == 2_000
+
+
+async def test_a_sync_job_reads_calendar_connection_and_waiting_notifications_at_once(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    sub = await _subscribed(uow_factory, "subject")
+    other = await add_tenant(uow_factory, "other")
+    async with uow_factory() as uow:
+        quiet = await uow.calendars.get_for_sync(sub.tenant_id, sub.calendar_id)
+        await uow.notifications.add_many([_notification(sub, "item-a", "ck-1")], NOW)
+        await uow.notifications.add_many(
+            [_notification(sub, "item-b", "ck-1")], NOW + timedelta(seconds=3)
+        )
+        await uow.commit()
+    async with uow_factory.reading() as uow:
+        busy = await uow.calendars.get_for_sync(sub.tenant_id, sub.calendar_id)
+        calendar = await uow.calendars.get(sub.tenant_id, sub.calendar_id)
+        assert calendar is not None
+        connection = await uow.connections.get(sub.tenant_id, calendar.connection_id)
+        elsewhere = await uow.calendars.get_for_sync(other.id, sub.calendar_id)
+
+    assert quiet is not None
+    assert quiet.pending is None
+    assert busy is not None
+    assert (busy.calendar, busy.connection) == (calendar, connection)
+    assert busy.pending is not None
+    assert (busy.pending.count, busy.pending.oldest_received_at) == (2, NOW)
+    assert elsewhere is None  # another tenant's calendar is not found

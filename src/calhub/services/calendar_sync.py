@@ -66,15 +66,10 @@ async def sync_calendar_job(
     ctx: HubContext, tenant_id: TenantId, calendar_id: CalendarId, *, full: bool = False
 ) -> SyncJobResult:
     async with ctx.uow.reading() as uow:
-        calendar = await uow.calendars.get(tenant_id, calendar_id)
-        connection = (
-            None
-            if calendar is None
-            else await uow.connections.get(tenant_id, calendar.connection_id)
-        )
-        pending = await uow.notifications.pending(tenant_id, calendar_id)
-    if calendar is None or connection is None:
+        subject = await uow.calendars.get_for_sync(tenant_id, calendar_id)
+    if subject is None:
         return SyncJobResult(None, skipped="the calendar no longer exists")
+    calendar, connection, pending = subject.calendar, subject.connection, subject.pending
     if connection.status is not ConnectionStatus.ACTIVE:
         return SyncJobResult(None, skipped=f"the connection is {connection.status.value}")
     if calendar.missing_since is not None:

@@ -13,16 +13,19 @@ Targets on a 2-core machine: p99 lag ≤ 3 s at 200 changes/s spread over 1,000 
   timing. The per-connection request budget is raised (``REQUEST_BUDGET``): the default suits
   one tenant's steady state, not 200 syncs a second through one connection.
 
-Lag phase: this process makes ``rate`` changes per second for ``seconds`` through the emulator's
-Graph API (ASGI, in its event loop): half creates, half subject edits of events made earlier, on
-calendars picked at random. A change listener on the emulator notes when each change happened
-(event id and change key); Graph's notifications then flow as in production (emulator → POST
-``/hooks/microsoft`` → intake → sync job → delta query → mirror). Every ``POLL_S`` the mirror's
-``events`` rows of the events with an unseen change are looked up by (calendar, provider id),
-the unique index, so watching stays cheap however large the mirror grows; a change counts as
-applied when its event shows its change key, or a later one (an edit made before the sync saw
-the create carries the create with it). Its lag is the poll's time minus the change's, so it
-overstates by up to one poll interval.
+Lag phase: this process makes ``rate`` changes per second for ``seconds``, half creates and half
+subject edits of events made earlier, on calendars picked at random. Users make them: they go
+through the emulator's event store (the code a Graph request runs once routed and authenticated,
+so notifications, delta and change keys follow exactly as for a request) without the HTTP stack,
+which would spend the CPU calhub shares with the emulator on Outlook's side of the work. A
+change listener on the emulator notes when each change happened (event id and change key);
+Graph's notifications then flow as in production (emulator → POST ``/hooks/microsoft`` →
+intake → sync job → delta query → mirror). Every ``POLL_S`` the mirror's ``events`` rows of the
+events with an unseen change are looked up by (calendar, provider id), the unique index, so
+watching stays cheap however large the mirror grows; a change counts as applied when its event
+shows its change key, or a later one (an edit made before the sync saw the create carries the
+create with it). Its lag is the poll's time minus the change's, so it overstates by up to one
+poll interval.
 ``changes_per_s`` is changes applied over the time from the first change made to the last seen.
 
 Intake phase: Graph-shaped notification POSTs of 100 items (each for another calendar, with that
@@ -63,12 +66,16 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from calhub.bootstrap import Runtime, bootstrap
 from calhub.cli.common import run_async
 from calhub.domain.ids import ConnectionId, TenantId
-from calhub.emulators.graph.access import mint_token
 from calhub.emulators.graph.app import create_app as create_emulator
 from calhub.emulators.graph.clock import EmulatorClock
+from calhub.emulators.graph.errors import GraphError
+from calhub.emulators.graph.events.lookup import find_target
+from calhub.emulators.graph.events.mutations import create_event, update_event
+from calhub.emulators.graph.events.parsing import parse_event_input
+from calhub.emulators.graph.events.scope import Scope
 from calhub.emulators.graph.seed import load_seed
 from calhub.emulators.graph.serving import bind_loopback, serving
-from calhub.emulators.graph.state import EventChange, GraphState
+from calhub.emulators.graph.state import EventChange, GraphState, Mailbox
 from calhub.emulators.graph.subscriptions.model import change_notification
 from calhub.emulators.graph.tls import TlsFiles, ensure_certificates
 from calhub.providers.msgraph.auth import ClientSecret
@@ -175,9 +182,7 @@ async def _run(plan: Plan, report: Progress) -> _Observed:
                     await defer_discovery(runtime.jobs, tenant_id, connection_id)
                     await _wait_for_first_syncs(runtime, tenant_id, plan, hub, report)
                     observed.setup_seconds = time.monotonic() - began
-                    observed.lag = await _lag_phase(
-                        runtime, tenant_id, state, emulator, plan, hub, report
-                    )
+                    observed.lag = await _lag_phase(runtime, tenant_id, state, plan, hub, report)
                     observed.intake = await _intake_phase(
                         runtime, tenant_id, state, api_port, plan, report
                     )
@@ -463,7 +468,6 @@ async def _lag_phase(
     runtime: Runtime,
     tenant_id: TenantId,
     state: GraphState,
-    emulator: Any,
     plan: Plan,
     hub: _Hub,
     report: Progress,
@@ -471,28 +475,21 @@ async def _lag_phase(
     changes = _Changes()
     calendars = await _calendar_ids(runtime, tenant_id)
     state.add_change_listener(changes.listen)
-    tenant = state.tenants[TENANT_ID]
-    token = mint_token(state, tenant, tenant.apps[APP_ID])
     total = round(plan.rate * plan.seconds)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=emulator),
-        base_url="https://graph.emulator/v1.0",
-        headers={"Authorization": f"Bearer {token}"},
-    ) as graph:
-        changes.recording = True
-        poller = asyncio.create_task(_poll_mirror(runtime, calendars, changes, total, report))
-        try:
-            began = time.monotonic()
-            failures = await _make_changes(graph, _addresses(state), state, plan, total, report)
-            made_in = time.monotonic() - began
-            changes.recording = False
-            deadline = time.monotonic() + plan.drain_timeout_s
-            while len(changes.seen) < changes.count and time.monotonic() < deadline:
-                hub.check()
-                await asyncio.sleep(POLL_S)
-        finally:
-            poller.cancel()
-            await asyncio.gather(poller, return_exceptions=True)
+    changes.recording = True
+    poller = asyncio.create_task(_poll_mirror(runtime, calendars, changes, total, report))
+    try:
+        began = time.monotonic()
+        failures = await _make_changes(_Outlook(state), _addresses(state), plan, total, report)
+        made_in = time.monotonic() - began
+        changes.recording = False
+        deadline = time.monotonic() + plan.drain_timeout_s
+        while len(changes.seen) < changes.count and time.monotonic() < deadline:
+            hub.check()
+            await asyncio.sleep(POLL_S)
+    finally:
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
     await _look_up_waiting(runtime, calendars, changes)  # a last look after the drain timeout
     lags = changes.lags()
     last_seen = max(changes.seen.values(), default=None)
@@ -513,48 +510,60 @@ async def _lag_phase(
     }
 
 
+class _Outlook:
+    """The users' side of the workload: event writes through the emulator's event store, the
+    code a Graph request runs once routed and authenticated. Notifications, delta and change
+    keys follow exactly as for a request; the HTTP stack is skipped so that making the workload
+    takes as little as possible of the CPU calhub shares with it."""
+
+    def __init__(self, state: GraphState) -> None:
+        self._scope = Scope(state, state.tenants[TENANT_ID])
+
+    def now(self) -> datetime:
+        return self._scope.now()
+
+    def create(self, address: str, body: dict[str, Any]) -> str:
+        mailbox = self._mailbox(address)
+        calendar = self._scope.box(mailbox).calendar
+        return create_event(self._scope, mailbox, calendar, parse_event_input(body)).id
+
+    def edit(self, address: str, event_id: str, body: dict[str, Any]) -> None:
+        mailbox = self._mailbox(address)
+        target = find_target(self._scope.box(mailbox), event_id)
+        update_event(self._scope, mailbox, target, parse_event_input(body))
+
+    def _mailbox(self, address: str) -> Mailbox:
+        mailbox = self._scope.mailbox(address)
+        if mailbox is None:
+            raise GraphError(404, "ErrorInvalidUser", "no such mailbox")
+        return mailbox
+
+
 async def _make_changes(
-    graph: httpx.AsyncClient,
-    addresses: list[str],
-    state: GraphState,
-    plan: Plan,
-    total: int,
-    report: Progress,
+    outlook: _Outlook, addresses: list[str], plan: Plan, total: int, report: Progress
 ) -> dict[str, int]:
     """``total`` changes at ``plan.rate`` a second: creates, and subject edits of earlier ones."""
     rng = random.Random(SEED)  # noqa: S311 - a workload, not a secret
     created: list[tuple[str, str]] = []  # (mailbox address, event id)
     failures: dict[str, int] = {}
-    day = state.clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
-    in_flight: set[asyncio.Task[None]] = set()
-
-    async def change(number: int) -> None:
-        if created and rng.random() < 0.5:
-            address, event_id = rng.choice(created)
-            response = await graph.patch(
-                f"/users/{address}/events/{event_id}", json={"subject": f"Edit {number}"}
-            )
-        else:
-            address = rng.choice(addresses)
-            response = await graph.post(
-                f"/users/{address}/events", json=_event(day, rng.randrange(1, 170), number)
-            )
-            if response.status_code == 201:
-                created.append((address, response.json()["id"]))
-        if response.status_code not in (200, 201):
-            failures[str(response.status_code)] = failures.get(str(response.status_code), 0) + 1
-
+    day = outlook.now().replace(hour=9, minute=0, second=0, microsecond=0)
     began = time.monotonic()
     for number in range(total):
         delay = began + number / plan.rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(change(number))
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
+        try:
+            if created and rng.random() < 0.5:
+                address, event_id = rng.choice(created)
+                outlook.edit(address, event_id, {"subject": f"Edit {number}"})
+            else:
+                address = rng.choice(addresses)
+                body = _event(day, rng.randrange(1, 170), number)
+                created.append((address, outlook.create(address, body)))
+        except GraphError as exc:
+            failures[str(exc.status)] = failures.get(str(exc.status), 0) + 1
         if number % 50 == 0 or number == total - 1:
             report("lag: changes made in Graph", number + 1, total)
-    await asyncio.gather(*in_flight)
     return failures
 
 

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, delete, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 
-from calhub.domain.calendars import Calendar, CalendarKind
+from calhub.domain.calendars import Calendar, CalendarKind, Connection
 from calhub.domain.ids import CalendarId, ConnectionId, TenantId
-from calhub.storage.mappers import calendar_from_row, calendar_values
+from calhub.storage.mappers import calendar_from_row, calendar_values, connection_from_row
 from calhub.storage.repositories.base import Scope, batches
-from calhub.storage.tables import calendars
+from calhub.storage.repositories.notifications import (
+    PendingNotifications,
+    pending_from_row,
+    pending_summary,
+)
+from calhub.storage.tables import calendars, connections
 
 _SEALED = ("provider_calendar_id", "owner_email", "name", "sync_cursor")
 _REFRESHED_BY_DISCOVERY = (
@@ -39,6 +45,28 @@ _REFRESHED_BY_DISCOVERY = (
     "updated_at",
 )
 _MAX_ATTEMPTS = 3
+_CONNECTION = "connection__"  # the label prefix of the connection's columns in ``get_for_sync``
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSubject:
+    """What a sync job starts from: the calendar, its connection and the notifications waiting
+    for it (None when there are none)."""
+
+    calendar: Calendar
+    connection: Connection
+    pending: PendingNotifications | None
+
+
+class _Prefixed:
+    """A joined table's columns in a result row, read under their label prefix."""
+
+    def __init__(self, row: Row[Any], prefix: str) -> None:
+        self._mapping = row._mapping
+        self._prefix = prefix
+
+    def __getattr__(self, name: str) -> Any:
+        return self._mapping[self._prefix + name]
 
 
 class CalendarRepository:
@@ -67,6 +95,40 @@ class CalendarRepository:
             .returning(calendars.c.id)
         )
         return result.first() is not None
+
+    async def get_for_sync(
+        self, tenant_id: TenantId, calendar_id: CalendarId
+    ) -> SyncSubject | None:
+        """The calendar, its connection and its waiting notifications in one statement: every
+        sync job starts with this read."""
+        pending = pending_summary(calendars.c.tenant_id, calendars.c.id).lateral("pending")
+        query = (
+            select(
+                calendars,
+                *(column.label(_CONNECTION + column.name) for column in connections.columns),
+                pending,
+            )
+            .join(
+                connections,
+                (connections.c.tenant_id == calendars.c.tenant_id)
+                & (connections.c.id == calendars.c.connection_id),
+            )
+            .join(pending, true())
+            .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
+        )
+        row = (await self._scope.conn.execute(query)).one_or_none()
+        if row is None:
+            return None
+        connection_row = cast(Row[Any], _Prefixed(row, _CONNECTION))
+        blobs = [getattr(row, column) for column in _SEALED]
+        keys = await self._scope.keys(
+            tenant_id, [*blobs, connection_row.credentials, connection_row.scope]
+        )
+        return SyncSubject(
+            calendar_from_row(row, keys),
+            connection_from_row(connection_row, keys),
+            pending_from_row(row.waiting, row.newest_id, row.oldest_received_at),
+        )
 
     async def get(self, tenant_id: TenantId, calendar_id: CalendarId) -> Calendar | None:
         rows = (

@@ -12,11 +12,12 @@ pending notifications processed; processed ones are pruned later.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from calhub.domain.ids import CalendarId, SubscriptionId, TenantId
@@ -46,6 +47,31 @@ class PendingNotifications:
     count: int
     newest_id: int
     oldest_received_at: datetime
+
+
+def pending_summary(
+    tenant_id: ColumnElement[uuid.UUID] | TenantId,
+    calendar_id: ColumnElement[uuid.UUID] | CalendarId,
+) -> Select[int, int, datetime]:
+    """How many notifications wait for a calendar, the newest's id and the oldest's arrival;
+    the calendar may be a column (a lateral join that reads it with the calendar's row)."""
+    return select(
+        func.count().label("waiting"),
+        func.max(notification_inbox.c.id).label("newest_id"),
+        func.min(notification_inbox.c.received_at).label("oldest_received_at"),
+    ).where(
+        notification_inbox.c.tenant_id == tenant_id,
+        notification_inbox.c.calendar_id == calendar_id,
+        notification_inbox.c.processed_at.is_(None),
+    )
+
+
+def pending_from_row(
+    count: int, newest_id: int | None, oldest: datetime | None
+) -> PendingNotifications | None:
+    if count == 0 or newest_id is None or oldest is None:
+        return None
+    return PendingNotifications(count, newest_id, oldest)
 
 
 class NotificationInbox:
@@ -97,21 +123,8 @@ class NotificationInbox:
         self, tenant_id: TenantId, calendar_id: CalendarId
     ) -> PendingNotifications | None:
         """The calendar's unprocessed notifications in summary, or None when there are none."""
-        row = (
-            await self._scope.conn.execute(
-                select(
-                    func.count(),
-                    func.max(notification_inbox.c.id),
-                    func.min(notification_inbox.c.received_at),
-                ).where(
-                    notification_inbox.c.tenant_id == tenant_id,
-                    notification_inbox.c.calendar_id == calendar_id,
-                    notification_inbox.c.processed_at.is_(None),
-                )
-            )
-        ).one()
-        count, newest, oldest = row
-        return None if count == 0 else PendingNotifications(count, newest, oldest)
+        row = (await self._scope.conn.execute(pending_summary(tenant_id, calendar_id))).one()
+        return pending_from_row(row.waiting, row.newest_id, row.oldest_received_at)
 
     async def mark_processed(
         self, tenant_id: TenantId, calendar_id: CalendarId, through_id: int, now: datetime
