@@ -27,7 +27,8 @@ def test_the_expected_commands_exist() -> None:
     for expected in (
         "serve", "worker", "migrate", "demo", "tenant create", "tenant list",
         "apikey create", "apikey revoke", "keys rotate", "bench recurrence", "bench graph-emulator",
-        "emulate graph", "version",
+        "emulate graph", "version", "connect microsoft", "connections list", "bench sync",
+        "joinlink", "bench joinlink",
     ):  # fmt: skip
         assert expected in names
 

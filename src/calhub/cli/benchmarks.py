@@ -109,6 +109,39 @@ def sync(
     )
 
 
+@app.command()
+def joinlink(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Reduced run (10,000 invites), under a minute.")
+    ] = False,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="CALHUB_JOINLINK_CORPUS",
+            exists=True,
+            dir_okay=False,
+            help="JSON Lines invites to replicate (e.g. the shared joinlinks.jsonl); "
+            "default: a built-in set of representative invites.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Also write the JSON result to this file.")
+    ] = None,
+) -> None:
+    """Join-link detection: invites per second, p99 per invite, 1 MB adversarial bodies."""
+    from calhub.cli.bench.joinlink import run_joinlink_benchmark
+    from calhub.cli.joinlink import InvalidInvite
+
+    try:
+        result = _with_progress(
+            lambda report: run_joinlink_benchmark(quick, corpus=corpus, progress=report)
+        )
+    except InvalidInvite as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    _emit(result, output)
+
+
 ProgressReport = Callable[[str, int, int], None]
 
 
