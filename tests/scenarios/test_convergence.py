@@ -180,17 +180,18 @@ async def _differences(
 async def _overlapping_jobs(runtime: Runtime) -> list[str]:
     """Jobs of one calendar lock that ran at the same time, from Procrastinate's events: a job
     runs from its ``started`` event to its next event (done, failed, or retried after its
-    worker died)."""
+    worker died). Events are read in the order they were written (their ids): their ``at`` is
+    the start of the writing transaction, not of the status change."""
     query = text(
-        "SELECT j.id, j.lock, e.type, e.at FROM procrastinate_events e "
+        "SELECT j.id, j.lock, e.type FROM procrastinate_events e "
         "JOIN procrastinate_jobs j ON j.id = e.job_id "
-        "WHERE j.lock LIKE 'calendar:%' ORDER BY e.at, e.id"
+        "WHERE j.lock LIKE 'calendar:%' ORDER BY e.id"
     )
     async with runtime.engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     running: dict[str, int] = {}
     overlaps: list[str] = []
-    for job_id, lock, kind, _at in rows:
+    for job_id, lock, kind in rows:
         if kind == "started":
             if lock in running and running[lock] != job_id:
                 overlaps.append(f"{lock}: job {job_id} started while {running[lock]} ran")
