@@ -7,7 +7,8 @@ from datetime import timedelta
 from calhub.domain.calendars import Calendar, Secret, Subscription
 from calhub.domain.ids import SubscriptionId, new_id
 from calhub.storage.repositories import InboxNotification
-from calhub.storage.unit_of_work import UnitOfWorkFactory
+from calhub.storage.repositories.notifications import PendingNotifications
+from calhub.storage.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 from .factories import NOW, add_calendar, add_tenant
 
@@ -28,6 +29,13 @@ async def _subscribed(uow_factory: UnitOfWorkFactory, name: str) -> Subscription
         await uow.subscriptions.replace(subscription)
         await uow.commit()
     return subscription
+
+
+async def _waiting(uow: UnitOfWork, subscription: Subscription) -> PendingNotifications | None:
+    """What a sync job of the subscription's calendar would find waiting."""
+    subject = await uow.calendars.get_for_sync(subscription.tenant_id, subscription.calendar_id)
+    assert subject is not None
+    return subject.pending
 
 
 def _notification(subscription: Subscription, item: str, dedupe: str) -> InboxNotification:
@@ -53,7 +61,7 @@ async def test_duplicate_notifications_are_stored_once(uow_factory: UnitOfWorkFa
         await uow.commit()
     async with uow_factory() as uow:
         second = await uow.notifications.add_many([b1, a2, a1], NOW + timedelta(seconds=1))
-        pending = await uow.notifications.pending(sub.tenant_id, sub.calendar_id)
+        pending = await _waiting(uow, sub)
         await uow.commit()
 
     assert first == [a1, b1]
@@ -68,7 +76,7 @@ async def test_processing_keeps_later_arrivals_and_prunes_processed(
     sub = await _subscribed(uow_factory, "processing")
     async with uow_factory() as uow:
         await uow.notifications.add_many([_notification(sub, "i1", "x")], NOW)
-        seen = await uow.notifications.pending(sub.tenant_id, sub.calendar_id)
+        seen = await _waiting(uow, sub)
         await uow.notifications.add_many([_notification(sub, "i2", "x")], NOW)
         await uow.commit()
     assert seen is not None
@@ -76,7 +84,7 @@ async def test_processing_keeps_later_arrivals_and_prunes_processed(
         marked = await uow.notifications.mark_processed(
             sub.tenant_id, sub.calendar_id, seen.newest_id, NOW
         )
-        left = await uow.notifications.pending(sub.tenant_id, sub.calendar_id)
+        left = await _waiting(uow, sub)
         kept = await uow.notifications.prune_processed(NOW)
         pruned = await uow.notifications.prune_processed(NOW + timedelta(seconds=1))
         await uow.commit()
@@ -97,7 +105,7 @@ async def test_thousands_in_one_post_are_stored_once(
         await uow.commit()
     async with uow_factory() as uow:
         again = await uow.notifications.add_many(batch, NOW)
-        pending = await uow.notifications.pending(sub.tenant_id, sub.calendar_id)
+        pending = await _waiting(uow, sub)
 
     assert len(new) == 2_000
     assert again == []

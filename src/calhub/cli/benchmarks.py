@@ -12,6 +12,8 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from calhub.cli.common import console
 
+OutputFile = Annotated[Path | None, typer.Option(help="Also write the JSON result to this file.")]
+
 app = typer.Typer(
     help="Benchmarks; each prints one JSON object as its last line.", no_args_is_help=True
 )
@@ -20,9 +22,7 @@ app = typer.Typer(
 @app.command()
 def recurrence(
     quick: Annotated[bool, typer.Option("--quick", help="Reduced run, under a minute.")] = False,
-    output: Annotated[
-        Path | None, typer.Option(help="Also write the JSON result to this file.")
-    ] = None,
+    output: OutputFile = None,
 ) -> None:
     """Recurrence expansion: calhub vs recurring-ical-events vs bare dateutil, same inputs."""
     try:
@@ -49,9 +49,7 @@ def graph_emulator(
     requests: Annotated[
         int | None, typer.Option(min=2, help="GETs per timed round (default 10,000).")
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option(help="Also write the JSON result to this file.")
-    ] = None,
+    output: OutputFile = None,
 ) -> None:
     """Graph emulator: memory per mailbox with a subscription, and GETs per second on one core."""
     from calhub.cli.bench.graph_emulator import run_graph_emulator_benchmark
@@ -86,9 +84,7 @@ def sync(
     workers: Annotated[
         int | None, typer.Option(min=1, help="`calhub worker` processes (default 2).")
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option(help="Also write the JSON result to this file.")
-    ] = None,
+    output: OutputFile = None,
 ) -> None:
     """Sync: lag from a change in Graph (emulated) to calhub's mirror, and intake throughput."""
     from calhub.cli.bench.sync import run_sync_benchmark
@@ -124,9 +120,7 @@ def joinlink(
             "default: a built-in set of representative invites.",
         ),
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option(help="Also write the JSON result to this file.")
-    ] = None,
+    output: OutputFile = None,
 ) -> None:
     """Join-link detection: invites per second, p99 per invite, 1 MB adversarial bodies."""
     from calhub.cli.bench.joinlink import run_joinlink_benchmark

@@ -113,8 +113,8 @@ async def _failed(
     if isinstance(error, RateLimited):
         await defer_sync(ctx.jobs, tenant_id, calendar_id, delay_s=max(error.retry_after, 1.0))
     elif not isinstance(error, ConsentRevoked | CredentialsRejected | MailboxOutOfScope):
-        delay_s = backoff(max(0, (failures or 1) - 1))
-        await defer_sync(ctx.jobs, tenant_id, calendar_id, delay_s=delay_s)
+        previous_failures = (failures or 1) - 1  # record_failure counted this one
+        await defer_sync(ctx.jobs, tenant_id, calendar_id, delay_s=backoff(previous_failures))
     log.warning(
         "calendar_sync_failed",
         tenant_id=str(tenant_id),

@@ -4,9 +4,9 @@ A pass reads one whole round of changes, from the saved cursor or, without one, 
 mirror window; plans it with the pure planner (``calhub.domain.sync.planner``); and applies the
 plan, the new cursor, the calendar's sync status and the notifications it answers in one
 transaction, so a crash in the middle leaves the mirror and the cursor as they were and the next
-pass repeats the round. An expired
-cursor (``CursorInvalid``, Graph's 410 ``SyncStateNotFound``) turns the pass into a full resync of
-the window, which also removes mirrored events the provider no longer reports.
+pass repeats the round. An expired cursor (``CursorInvalid``, Graph's 410 ``SyncStateNotFound``)
+turns the pass into a full resync of the window, which also removes mirrored events the provider
+no longer reports.
 
 The caller guarantees that one calendar never syncs concurrently with itself (the worker task
 takes a Procrastinate ``lock`` per calendar).

@@ -50,11 +50,10 @@ class PendingNotifications:
 
 
 def pending_summary(
-    tenant_id: ColumnElement[uuid.UUID] | TenantId,
-    calendar_id: ColumnElement[uuid.UUID] | CalendarId,
+    tenant_id: ColumnElement[uuid.UUID], calendar_id: ColumnElement[uuid.UUID]
 ) -> Select[int, int, datetime]:
-    """How many notifications wait for a calendar, the newest's id and the oldest's arrival;
-    the calendar may be a column (a lateral join that reads it with the calendar's row)."""
+    """How many notifications wait for a calendar, the newest's id and the oldest's arrival,
+    for a lateral join that reads them with the calendar's row (``calendars.get_for_sync``)."""
     return select(
         func.count().label("waiting"),
         func.max(notification_inbox.c.id).label("newest_id"),
@@ -118,13 +117,6 @@ class NotificationInbox:
             unique[(row.subscription_id, row.resource_id, row.change_type, bytes(row.dedupe_key))]
             for row in rows
         ]
-
-    async def pending(
-        self, tenant_id: TenantId, calendar_id: CalendarId
-    ) -> PendingNotifications | None:
-        """The calendar's unprocessed notifications in summary, or None when there are none."""
-        row = (await self._scope.conn.execute(pending_summary(tenant_id, calendar_id))).one()
-        return pending_from_row(row.waiting, row.newest_id, row.oldest_received_at)
 
     async def mark_processed(
         self, tenant_id: TenantId, calendar_id: CalendarId, through_id: int, now: datetime
