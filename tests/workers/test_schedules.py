@@ -24,6 +24,11 @@ def test_every_sync_schedule_is_registered_with_its_cron() -> None:
         "reconcile_calendars": "7 * * * *",
         "renew_subscriptions": "*/15 * * * *",
         "rediscover_calendars": "23 3 * * *",
+        "sweep_join_writes": "* * * * *",
         "prune_sync_records": "41 4 * * *",
     }
-    assert {"calhub.sync_calendar", "calhub.ensure_subscription"} <= set(app.tasks)
+    assert {
+        "calhub.sync_calendar",
+        "calhub.ensure_subscription",
+        "calhub.drain_join_writes",
+    } <= set(app.tasks)

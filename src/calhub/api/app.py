@@ -15,7 +15,16 @@ from prometheus_client import CollectorRegistry
 from calhub import __version__
 from calhub.api.errors import install_error_handlers
 from calhub.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from calhub.api.routes import calendars, connections, health, hooks, pings, problems, tenant
+from calhub.api.routes import (
+    calendars,
+    connections,
+    health,
+    hooks,
+    join_settings,
+    pings,
+    problems,
+    tenant,
+)
 from calhub.bootstrap import Runtime, bootstrap
 from calhub.settings import Settings
 
@@ -48,6 +57,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, registry=registry)
-    for module in (health, problems, tenant, pings, hooks, connections, calendars):
+    for module in (health, problems, tenant, pings, hooks, connections, calendars, join_settings):
         app.include_router(module.router)
     return app

@@ -1,5 +1,6 @@
-"""Service errors as problems: the connection and calendar use cases' exceptions become the
-problem kinds of ``calhub.api.problems`` (not-found, connection-not-ready, invalid-scope).
+"""Service errors as problems: the connection, calendar and join-settings use cases' exceptions
+become the problem kinds of ``calhub.api.problems`` (not-found, connection-not-ready,
+invalid-scope, validation-failed).
 
     with problems_from_services():
         connection = await get_connection(runtime.hub, api_key.tenant_id, connection_id)
@@ -17,6 +18,7 @@ from calhub.api.problems import Problem
 from calhub.providers.base import CredentialsRejected
 from calhub.services.calendars import CalendarNotFound
 from calhub.services.connections import ConnectionNotFound, ConnectionNotReady, InvalidScope
+from calhub.services.join_settings import InvalidJoinSettings, UnknownTenant
 
 
 @contextlib.contextmanager
@@ -31,6 +33,14 @@ def problems_from_services() -> Iterator[None]:
         raise Problem("connection-not-ready", _sentence(str(exc))) from exc
     except InvalidScope as exc:
         raise Problem("invalid-scope", _sentence(str(exc))) from exc
+    except InvalidJoinSettings as exc:
+        # The shape of request-validation errors, so a client reads every 422 the same way.
+        location = ["body", *(str(part) for part in exc.location)]
+        raise Problem(
+            "validation-failed", str(exc), errors=[{"location": location, "message": exc.reason}]
+        ) from exc
+    except UnknownTenant as exc:
+        raise Problem("not-found", "The key's tenant no longer exists.") from exc
 
 
 def _sentence(message: str) -> str:

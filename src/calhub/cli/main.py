@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from calhub import __version__
-from calhub.cli import admin, benchmarks, connect, emulate, joinlink, server
+from calhub.cli import admin, benchmarks, connect, emulate, join_settings, joinlink, server
 
 app = typer.Typer(
     name="calhub",
@@ -22,6 +22,7 @@ server.register(app)
 admin.register(app)
 connect.register(app)
 joinlink.register(app)
+join_settings.register(app)
 app.add_typer(benchmarks.app, name="bench")
 app.add_typer(emulate.app, name="emulate")
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from calhub.domain.ids import CalendarId, EventId, TenantId
+from calhub.domain.joinlinks.model import BodyFormat, JoinDetails
 
 EventTime = datetime | date
 """An aware datetime, or a date for all-day values. Never a naive datetime."""
@@ -111,6 +112,9 @@ class Event:
     series_id: EventId | None = None
     recurrence_id: EventTime | None = None
     change_key: str = ""
+    body_format: BodyFormat = "html"
+    is_organizer: bool = False
+    join: JoinDetails | None = None  # how to join, as detected in the event (or None)
 
     def __post_init__(self) -> None:
         check_time(self.start, "start")

@@ -9,6 +9,7 @@ Error tree (every provider translates its foreign errors into these, ``raise ...
     ├── MailboxOutOfScope    this mailbox is closed to the app (access policy, no mailbox)
     ├── NotFound             the item or subscription does not exist (any more)
     ├── CursorInvalid        the sync cursor expired: resync the window from scratch
+    ├── EditConflict         the item changed since it was read: read it again, then write
     ├── RateLimited          slow down for ``retry_after`` seconds
     ├── Transient            5xx, timeouts, dropped connections: retry with backoff
     └── InvalidResponse      a payload that cannot be read; reported, never crashes a sync
@@ -24,7 +25,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from calhub.domain.calendars import CalendarKind, RoomDetails
-from calhub.domain.sync.changes import Change
+from calhub.domain.joinlinks.model import BodyFormat
+from calhub.domain.sync.changes import Change, ItemKind
 
 
 class ProviderError(Exception):
@@ -58,6 +60,10 @@ class CursorInvalid(ProviderError):
     pass
 
 
+class EditConflict(ProviderError):
+    pass
+
+
 class RateLimited(ProviderError):
     def __init__(self, retry_after: float, message: str = "rate limited") -> None:
         super().__init__(f"{message} (retry after {retry_after:g} s)")
@@ -80,6 +86,7 @@ class Capabilities:
     batch_requests: bool
     max_subscription_lifetime: timedelta
     max_requests_in_flight_per_mailbox: int
+    online_meetings: tuple[str, ...] = ()  # meeting backends the provider runs ("teams", ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +137,29 @@ class PermissionCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class EditableEvent:
+    """An event as read just before calhub edits it (join write-back, docs/joinlinks.md).
+
+    ``join_marker`` is the value of calhub's own property on the event (what calhub last wrote
+    there), ``change_key`` what a write must name to succeed (``EditConflict`` otherwise)."""
+
+    provider_event_id: str
+    kind: ItemKind
+    is_organizer: bool
+    is_cancelled: bool
+    location: str
+    body: str
+    body_format: BodyFormat
+    change_key: str
+    organizer_email: str | None = None
+    join_marker: str | None = None
+    online_meeting_url: str | None = None
+
+    def __repr__(self) -> str:  # bodies and locations are personal data
+        return f"EditableEvent(provider_event_id={self.provider_event_id!r}, kind={self.kind})"
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
     start: datetime
     end: datetime
@@ -174,5 +204,34 @@ class CalendarProvider(Protocol):
     async def unsubscribe(self, subscription_id: str) -> None: ...
 
     async def verify(self, mailbox: str) -> list[PermissionCheck]: ...
+
+    async def read_event(self, calendar: CalendarRef, provider_event_id: str) -> EditableEvent:
+        """The event as it is now; ``NotFound`` when it is gone."""
+        ...
+
+    async def write_body(
+        self,
+        calendar: CalendarRef,
+        provider_event_id: str,
+        *,
+        body: str,
+        body_format: BodyFormat,
+        join_marker: str,
+        if_match: str,
+    ) -> str:
+        """Replace the body and set calhub's marker property, only if the event still has
+        change key ``if_match`` (``EditConflict`` otherwise); returns the new change key."""
+        ...
+
+    async def add_online_meeting(
+        self, calendar: CalendarRef, provider_event_id: str, *, backend: str, if_match: str
+    ) -> str:
+        """Make the event an online meeting of ``backend`` (one of ``online_meetings``),
+        only if it still has change key ``if_match``; returns the new change key."""
+        ...
+
+    async def mailbox_locale(self, mailbox: str) -> str | None:
+        """The mailbox's language as a locale tag (``de-DE``), None when not set."""
+        ...
 
     async def close(self) -> None: ...

@@ -4,6 +4,8 @@
 Procrastinate ``lock``. It reads the calendar and its connection, notes the notifications waiting
 for it and runs ``calhub.sync.engine.sync_calendar``: one transaction applies the mirror, cursor
 and status and marks those notifications processed; the lag recorded is from the oldest of them.
+Join writes the pass queued (``calhub.services.join_writes``) get a drain job once it commits;
+the minutely sweep drains them if this process dies before deferring it.
 Provider errors are never allowed to crash the job:
 
 - ``ConsentRevoked`` → the connection is disabled and purged (``services.connections``);
@@ -44,7 +46,7 @@ from calhub.services.connections import (
     disable_for_revoked_consent,
 )
 from calhub.services.context import HubContext
-from calhub.services.jobs import defer_sync
+from calhub.services.jobs import defer_join_drain, defer_sync
 from calhub.sync.engine import SyncOutcome, sync_calendar
 
 BACKOFF_BASE_S: Final = 30.0
@@ -86,9 +88,12 @@ async def sync_calendar_job(
             window=ctx.window,
             occurrence_limit=ctx.occurrence_limit,
             answering=pending,
+            join_settings=subject.join_settings,
         )
     except ProviderError as exc:
         return await _failed(ctx, tenant_id, calendar_id, connection.id, exc)
+    if outcome.join_writes:
+        await defer_join_drain(ctx.jobs)
     return SyncJobResult(outcome)
 
 

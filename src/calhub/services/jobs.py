@@ -11,6 +11,8 @@ they live here, with the lock names that go with them, so both sides spell them 
 - ``calhub.renew_subscription(tenant_id, subscription_id)``: renew one subscription now
   (a ``reauthorizationRequired`` lifecycle notification asks for that).
 - ``calhub.discover_calendars(tenant_id, connection_id)``: list mailboxes and rooms.
+- ``calhub.drain_join_writes()``: carry out due join-block writes (any worker; the rows are
+  locked one by one); ``queueing_lock`` so a burst of syncs queues one waiting drain.
 
 ``defer_syncs`` queues many calendars' syncs in one round trip (``JobQueue.defer_many``), for
 the intake, whose POSTs carry up to 100 calendars' notifications.
@@ -27,6 +29,7 @@ SYNC_CALENDAR_TASK = "calhub.sync_calendar"
 ENSURE_SUBSCRIPTION_TASK = "calhub.ensure_subscription"
 RENEW_SUBSCRIPTION_TASK = "calhub.renew_subscription"
 DISCOVER_CALENDARS_TASK = "calhub.discover_calendars"
+DRAIN_JOIN_WRITES_TASK = "calhub.drain_join_writes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +134,7 @@ async def defer_discovery(queue: JobQueue, tenant_id: object, connection_id: obj
         tenant_id=str(tenant_id),
         connection_id=str(connection_id),
     )
+
+
+async def defer_join_drain(queue: JobQueue) -> int | None:
+    return await queue.defer(DRAIN_JOIN_WRITES_TASK, queueing_lock="drain_join_writes")

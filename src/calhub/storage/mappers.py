@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import asdict
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,6 +50,7 @@ from calhub.domain.ids import (
     SubscriptionId,
     TenantId,
 )
+from calhub.domain.joinlinks import JoinDetails
 from calhub.domain.tenants import ApiKey, Tenant
 from calhub.storage.crypto.fields import TenantKeys
 
@@ -392,9 +394,27 @@ def event_values(event: Event, keys: TenantKeys, now: datetime) -> Values:
             column: keys.seal(text, table="events", column=column, row_id=event.id).blob
             for column, text in plain.items()
         },
+        "body_format": event.body_format,
+        "is_organizer": event.is_organizer,
+        "join_details": None
+        if event.join is None
+        else keys.seal(
+            json.dumps(_join_json(event.join)),
+            table="events",
+            column="join_details",
+            row_id=event.id,
+        ).blob,
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _join_json(join: JoinDetails) -> dict[str, str]:
+    return {name: value for name, value in asdict(join).items() if value is not None}
+
+
+def _join_from_json(data: dict[str, str]) -> JoinDetails:
+    return JoinDetails(**data)  # type: ignore[arg-type]  # written by _join_json
 
 
 def event_from_row(row: Row[Any], keys: TenantKeys) -> Event:
@@ -426,6 +446,11 @@ def event_from_row(row: Row[Any], keys: TenantKeys) -> Event:
         series_id=None if row.series_id is None else EventId(row.series_id),
         recurrence_id=rid,
         change_key=row.change_key,
+        body_format="text" if row.body_format == "text" else "html",
+        is_organizer=row.is_organizer,
+        join=None
+        if row.join_details is None
+        else _join_from_json(json.loads(open_("join_details"))),
     )
 
 
@@ -438,7 +463,8 @@ def event_addresses(event: Event) -> set[str]:
 
 
 def event_row_blobs(row: Row[Any]) -> list[bytes]:
-    return [getattr(row, column) for column in SEALED_EVENT_COLUMNS]
+    blobs = [getattr(row, column) for column in SEALED_EVENT_COLUMNS]
+    return blobs if row.join_details is None else [*blobs, row.join_details]
 
 
 # --- occurrences ----------------------------------------------------------------------------

@@ -177,6 +177,9 @@ events = Table(
     Column("attendees", LargeBinary, nullable=False),
     Column("created_at", _TS, nullable=False),
     Column("updated_at", _TS, nullable=False),
+    Column("body_format", Text, nullable=False, server_default=text("'html'")),
+    Column("is_organizer", Boolean, nullable=False, server_default=text("false")),
+    Column("join_details", LargeBinary),  # sealed JSON of the detected JoinDetails, if any
     _tenant_fk(),
     ForeignKeyConstraint(
         ["tenant_id", "calendar_id"], ["calendars.tenant_id", "calendars.id"], ondelete="CASCADE"
@@ -322,4 +325,37 @@ outbox = Table(
     _tenant_fk(),
     Index("ix_outbox_tenant_id_id", "tenant_id", "id"),
     Index("ix_outbox_undelivered", "id", postgresql_where=text("delivered_at IS NULL")),
+)
+
+join_settings = Table(
+    "join_settings",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("settings", JSONB, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    _tenant_fk(),
+)
+
+# Join-block writes decided by a sync and drained by workers (docs/joinlinks.md, "Write-back").
+join_writes = Table(
+    "join_writes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("calendar_id", UUID(as_uuid=True), nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("provider_event_id", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("not_before", _TS, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    Column("outcome", Text),
+    Column("written_change_key", Text),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "calendar_id"], ["calendars.tenant_id", "calendars.id"], ondelete="CASCADE"
+    ),
+    Index("ix_join_writes_tenant_id_event_id", "tenant_id", "event_id"),
+    Index("ix_join_writes_due", "not_before", "id", postgresql_where=text("state = 'pending'")),
 )

@@ -28,6 +28,8 @@ from calhub.storage.repositories import (
     ConsentStateRepository,
     DataKeyRepository,
     EventRepository,
+    JoinSettingsRepository,
+    JoinWritesRepository,
     MirrorRepository,
     NotificationInbox,
     OccurrenceRepository,
@@ -53,8 +55,10 @@ class UnitOfWork:
     subscriptions: SubscriptionRepository
     notifications: NotificationInbox
     outbox: OutboxRepository
+    join_writes: JoinWritesRepository
     sync_status: SyncStatusRepository
     mirror: MirrorRepository
+    join_settings: JoinSettingsRepository
 
     def __init__(self, engine: AsyncEngine, keyring: Keyring, *, autocommit: bool = False) -> None:
         self._engine = engine
@@ -86,8 +90,10 @@ class UnitOfWork:
         self.subscriptions = SubscriptionRepository(scope)
         self.notifications = NotificationInbox(scope)
         self.outbox = OutboxRepository(scope)
+        self.join_writes = JoinWritesRepository(scope)
         self.sync_status = SyncStatusRepository(scope)
         self.mirror = MirrorRepository(self.events, self.occurrences)
+        self.join_settings = JoinSettingsRepository(scope)
         return self
 
     async def __aexit__(

@@ -2,11 +2,12 @@
 
 A pass reads one whole round of changes, from the saved cursor or, without one, everything in the
 mirror window; plans it with the pure planner (``calhub.domain.sync.planner``); and applies the
-plan, the new cursor, the calendar's sync status and the notifications it answers in one
-transaction, so a crash in the middle leaves the mirror and the cursor as they were and the next
-pass repeats the round. An expired cursor (``CursorInvalid``, Graph's 410 ``SyncStateNotFound``)
-turns the pass into a full resync of the window, which also removes mirrored events the provider
-no longer reports.
+plan, the new cursor, the calendar's sync status, the notifications it answers and the join
+writes the new mirror calls for (ARCHITECTURE.md §4, step 3; ``domain.joinlinks.writeback``) in
+one transaction, so a crash in the middle leaves the mirror and the cursor as they were and the
+next pass repeats the round. An expired cursor (``CursorInvalid``, Graph's 410
+``SyncStateNotFound``) turns the pass into a full resync of the window, which also removes
+mirrored events the provider no longer reports.
 
 The caller guarantees that one calendar never syncs concurrently with itself (the worker task
 takes a Procrastinate ``lock`` per calendar).
@@ -20,13 +21,17 @@ from datetime import datetime, timedelta
 
 from calhub.domain.calendars import Calendar
 from calhub.domain.clock import Clock
-from calhub.domain.ids import EventId, new_id
-from calhub.domain.sync.changes import Change, Removal
+from calhub.domain.ids import CalendarId, EventId, TenantId, new_id
+from calhub.domain.joinlinks.settings import JoinSettings
+from calhub.domain.joinlinks.writeback import JoinAction, decide_join_write
+from calhub.domain.sync.changes import Change, Removal, SyncPlan
 from calhub.domain.sync.planner import plan_changes, provider_ids_to_load
 from calhub.providers.base import CalendarProvider, CalendarRef, CursorInvalid, Window
 from calhub.storage.repositories.mirror import StalePlan
 from calhub.storage.repositories.notifications import PendingNotifications
-from calhub.storage.unit_of_work import UnitOfWorkFactory
+from calhub.storage.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+DEFAULT_JOIN_SETTINGS = JoinSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,7 @@ class SyncOutcome:
     upserted: int
     deleted: int
     problems: tuple[str, ...]
+    join_writes: int = 0  # join-block writes queued for workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +73,13 @@ async def sync_calendar(
     window: MirrorWindow,
     occurrence_limit: int,
     answering: PendingNotifications | None = None,
+    join_settings: JoinSettings = DEFAULT_JOIN_SETTINGS,
 ) -> SyncOutcome:
     """One sync pass; raises the provider's errors (``ConsentRevoked``, ``RateLimited``, ...)
     for the caller to record and react to, with nothing applied. ``answering``: the
     notifications that asked for the pass, read before it began; they are marked processed with
-    it, and the oldest sets the calendar's lag."""
+    it, and the oldest sets the calendar's lag. ``join_settings``: the tenant's keywords (for
+    the join details detected on each event) and whether invites get join blocks."""
     ref = CalendarRef(owner=calendar.provider_calendar_id)
     span = window.around(clock.now())
     full = calendar.sync_cursor is None
@@ -80,7 +88,17 @@ async def sync_calendar(
     except CursorInvalid:
         full = True
         round_ = await _read_round(provider, ref, None, span)
-    apply = (uow_factory, calendar, round_, span, full, clock, occurrence_limit, answering)
+    apply = (
+        uow_factory,
+        calendar,
+        round_,
+        span,
+        full,
+        clock,
+        occurrence_limit,
+        answering,
+        join_settings,
+    )
     try:
         return await _apply(*apply)
     except StalePlan:
@@ -112,6 +130,7 @@ async def _apply(
     clock: Clock,
     occurrence_limit: int,
     answering: PendingNotifications | None,
+    join_settings: JoinSettings,
 ) -> SyncOutcome:
     tenant_id, calendar_id = calendar.tenant_id, calendar.id
     now = clock.now()
@@ -134,8 +153,12 @@ async def _apply(
             calendar_id=calendar_id,
             new_event_id=lambda: EventId(new_id(now)),
             occurrence_limit=occurrence_limit,
+            keywords=join_settings.keywords,
         )
         applied = await uow.mirror.apply(tenant_id, calendar_id, plan, now)
+        join_writes = await _queue_join_writes(
+            uow, tenant_id, calendar_id, plan, join_settings, now
+        )
         await uow.sync_status.record_sync(
             tenant_id,
             calendar_id,
@@ -154,4 +177,37 @@ async def _apply(
         upserted=applied.upserted,
         deleted=applied.deleted,
         problems=(*round_.problems, *plan.problems),
+        join_writes=join_writes,
     )
+
+
+async def _queue_join_writes(
+    uow: UnitOfWork,
+    tenant_id: TenantId,
+    calendar_id: CalendarId,
+    plan: SyncPlan,
+    settings: JoinSettings,
+    now: datetime,
+) -> int:
+    """Queue a join write for every upserted invite that may need its block written or removed
+    (``decide_join_write`` without the marker property, which delta never returns), except
+    those still carrying the change key calhub's own last write gave them: that change is the
+    edit calhub made, not one to act on."""
+    candidates = [
+        event
+        for event in plan.upserts
+        if decide_join_write(
+            location=event.location,
+            body=event.body,
+            is_organizer=event.is_organizer,
+            is_cancelled=event.is_cancelled,
+            is_instance=event.recurrence_id is not None,
+            settings=settings,
+        ).action
+        is not JoinAction.LEAVE
+    ]
+    if not candidates:
+        return 0
+    own = await uow.join_writes.written_change_keys(tenant_id, [e.id for e in candidates])
+    wanted = [(e.id, e.provider_event_id) for e in candidates if own.get(e.id) != e.change_key]
+    return await uow.join_writes.add(tenant_id, calendar_id, wanted, now)

@@ -2,7 +2,8 @@
 call a service. ``register_tasks`` adds them to an app; nothing is registered at import time.
 
 Sync tasks (names and locks in ``calhub.services.jobs``): ``calhub.sync_calendar``,
-``calhub.ensure_subscription``, ``calhub.renew_subscription`` and ``calhub.discover_calendars``.
+``calhub.ensure_subscription``, ``calhub.renew_subscription``, ``calhub.discover_calendars`` and
+``calhub.drain_join_writes``.
 
 Periodic work (Procrastinate defers each schedule once across all workers):
 - ``calhub.sync_quiet_calendars`` every 5 minutes: a delta pass for calendars with no
@@ -10,6 +11,8 @@ Periodic work (Procrastinate defers each schedule once across all workers):
 - ``calhub.reconcile_calendars`` hourly: a full sync for calendars whose last one is a day old.
 - ``calhub.renew_subscriptions`` every 15 minutes: subscriptions expiring within a day.
 - ``calhub.rediscover_calendars`` daily: rooms and mailboxes of every active connection.
+- ``calhub.sweep_join_writes`` every minute: join-block writes still due (their drain job was
+  lost with a worker, or they wait for a retry).
 - ``calhub.prune_sync_records`` daily: processed notifications and spent consent states.
 - ``calhub.retry_stalled_jobs`` every minute: a job whose worker stopped heart-beating for
   ``STALLED_AFTER_S`` is put back to ``todo`` (Procrastinate's at-least-once needs this; a stalled
@@ -32,10 +35,18 @@ import structlog
 
 from calhub.bootstrap import Runtime
 from calhub.domain.ids import CalendarId, ConnectionId, SubscriptionId, TenantId
-from calhub.services import calendar_sync, discovery, housekeeping, pings, subscriptions
+from calhub.services import (
+    calendar_sync,
+    discovery,
+    housekeeping,
+    join_writes,
+    pings,
+    subscriptions,
+)
 from calhub.services.context import HubContext
 from calhub.services.jobs import (
     DISCOVER_CALENDARS_TASK,
+    DRAIN_JOIN_WRITES_TASK,
     ENSURE_SUBSCRIPTION_TASK,
     PING_TASK,
     RENEW_SUBSCRIPTION_TASK,
@@ -132,6 +143,10 @@ def _register_sync_tasks(app: procrastinate.App) -> None:
             _runtime(context).hub, TenantId(_id(tenant_id)), SubscriptionId(_id(subscription_id))
         )
 
+    @app.task(name=DRAIN_JOIN_WRITES_TASK, pass_context=True, retry=retry)
+    async def drain_join_writes(context: procrastinate.JobContext) -> None:
+        await join_writes.drain_join_writes(_runtime(context).hub)
+
     @app.task(name=DISCOVER_CALENDARS_TASK, pass_context=True, retry=retry)
     async def discover_calendars(
         context: procrastinate.JobContext, tenant_id: str, connection_id: str
@@ -146,6 +161,7 @@ _SYNC_SCHEDULES: tuple[tuple[str, str, Callable[[HubContext], Awaitable[object]]
     ("7 * * * *", "reconcile_calendars", calendar_sync.reconcile_calendars),
     ("*/15 * * * *", "renew_subscriptions", subscriptions.renew_due_subscriptions),
     ("23 3 * * *", "rediscover_calendars", housekeeping.rediscover_all),
+    ("* * * * *", "sweep_join_writes", join_writes.drain_join_writes),
     ("41 4 * * *", "prune_sync_records", housekeeping.prune),
 )
 

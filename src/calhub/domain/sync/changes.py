@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from calhub.domain.events import Attendee, Event, EventTime, Occurrence, Recurrence, ShowAs
 from calhub.domain.ids import EventId
+from calhub.domain.joinlinks.model import BodyFormat, ProviderHints
 
 
 class ItemKind(enum.StrEnum):
@@ -44,6 +45,9 @@ class ProviderEvent:
     original_start: EventTime | None = None
     cancelled_starts: tuple[EventTime, ...] = ()
     change_key: str = ""
+    body_format: BodyFormat = "html"
+    is_organizer: bool = False  # this copy is the organizer's (where join blocks are written)
+    hints: ProviderHints | None = None  # meeting data the provider knows (Teams joinUrl, ...)
 
 
 @dataclass(frozen=True, slots=True)

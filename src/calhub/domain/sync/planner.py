@@ -32,6 +32,9 @@ and applies the plan in one transaction. The rules, in the order they are applie
   events stay mirrored. Cancelled events have no occurrences.
 - An item that does not make a valid ``Event`` (end before start, ...) is a problem line; the
   mirror keeps what it had for it.
+- Each event carries the join details detected in it (``calhub.domain.joinlinks``), keywords
+  read with the tenant's table; on an overridden instance keywords are not read (a keyword on
+  one occurrence is ignored, as Hybrid Calendar does), its links and join block are.
 - Events equal to their mirrored version are not upserted, so planning an applied chain again
   gives a plan without upserts or deletes and with the same occurrence sets.
 """
@@ -45,6 +48,7 @@ from datetime import datetime
 
 from calhub.domain.events import Event, EventTime, InvalidEvent, Recurrence
 from calhub.domain.ids import CalendarId, EventId, TenantId
+from calhub.domain.joinlinks import DEFAULT_KEYWORDS, KeywordTable, detect_join
 from calhub.domain.sync.changes import (
     Change,
     ItemKind,
@@ -56,6 +60,8 @@ from calhub.domain.sync.changes import (
 from calhub.domain.sync.occurrences import MirrorWindow, expand_members
 
 __all__ = ["plan_changes", "provider_ids_to_load"]
+
+NO_KEYWORDS = KeywordTable()
 
 
 def provider_ids_to_load(changes: Iterable[Change]) -> frozenset[str]:
@@ -79,14 +85,16 @@ def plan_changes(
     calendar_id: CalendarId,
     new_event_id: Callable[[], EventId],
     occurrence_limit: int,
+    keywords: KeywordTable = DEFAULT_KEYWORDS,
 ) -> SyncPlan:
     """The plan that brings the mirror of one calendar up to date with one page chain.
 
     ``current`` maps provider ids to the mirrored events (as loaded per the module docstring);
-    ``occurrence_limit`` caps the occurrences kept per event in ``[window_start, window_end)``.
+    ``occurrence_limit`` caps the occurrences kept per event in ``[window_start, window_end)``;
+    ``keywords`` is the tenant's keyword table for the join details found on each event.
     """
     window = MirrorWindow(window_start, window_end, occurrence_limit)
-    planner = _Planner(current, window, tenant_id, calendar_id, new_event_id)
+    planner = _Planner(current, window, tenant_id, calendar_id, new_event_id, keywords)
     return planner.plan(changes)
 
 
@@ -109,6 +117,7 @@ class _Planner:
         tenant_id: TenantId,
         calendar_id: CalendarId,
         new_event_id: Callable[[], EventId],
+        keywords: KeywordTable,
     ) -> None:
         self.current = current
         self.final: dict[str, Event] = dict(current)
@@ -116,6 +125,7 @@ class _Planner:
         self.tenant_id = tenant_id
         self.calendar_id = calendar_id
         self.new_event_id = new_event_id
+        self.keywords = keywords
         self.reported: dict[str, None] = {}  # provider ids upserted, top-level items first
         self.reported_masters: set[EventId] = set()  # ids of reported top-level items
         self.touched_series: set[EventId] = set()
@@ -233,6 +243,17 @@ class _Planner:
             series_id=series_id,
             recurrence_id=recurrence_id,
             change_key=item.change_key,
+            body_format=item.body_format,
+            is_organizer=item.is_organizer,
+            join=detect_join(
+                item.location,
+                item.body,
+                item.body_format,
+                hints=item.hints,
+                # A keyword on one instance of a series is not acted on (Hybrid Calendar does
+                # the same); the instance still reports the links and the block it carries.
+                keywords=self.keywords if recurrence_id is None else NO_KEYWORDS,
+            ),
         )
 
     def _drop_unreported_exceptions(self) -> None:

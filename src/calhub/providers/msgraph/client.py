@@ -141,12 +141,17 @@ class GraphClient:
         json: Any = None,
         mailbox: str | None = None,
         prefer: Sequence[str] = (),
+        if_match: str | None = None,
     ) -> httpx.Response:
-        """A successful (2xx) answer, or the provider error the failure means."""
+        """A successful (2xx) answer, or the provider error the failure means. ``if_match``:
+        a change key the item must still have (``EditConflict`` otherwise)."""
         url = self.url(path_or_url)
         mailbox = mailbox or _mailbox_in(url)
         semaphore = self._semaphore(mailbox)
         headers = {"Prefer": ", ".join((*BASE_PREFERENCES, *prefer))}
+        if if_match is not None:
+            headers["If-Match"] = f'W/"{if_match}"'
+
         refreshed = False
         attempt = 0
         while True:

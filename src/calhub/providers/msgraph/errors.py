@@ -33,6 +33,7 @@ from calhub.providers.base import (
     AuthExpired,
     ConsentRevoked,
     CursorInvalid,
+    EditConflict,
     InvalidResponse,
     MailboxOutOfScope,
     NotFound,
@@ -112,6 +113,8 @@ def translate(answer: GraphErrorAnswer, *, mailbox: str | None, token: str) -> P
         )
     if answer.status == 410 or code in _CURSOR_CODES:
         return CursorInvalid(said)
+    if answer.status == 412:
+        return EditConflict(said)
     if answer.status >= 500:
         return Transient(said)
     return ProviderError(said)

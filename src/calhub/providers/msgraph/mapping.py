@@ -13,7 +13,9 @@ outlook.timezone="UTC"``:
 - all-day items (``isAllDay``) carry dates; timed ones aware datetimes in the event's zone;
 - ``cancelledOccurrences`` (``OID.{masterId}.{yyyy-mm-dd}``, the date in the series zone; see
   docs/graph-emulator.md) → ``cancelled_starts`` at the series' wall-clock start time;
-- ``sensitivity`` private or confidential → ``is_private``; body content kept as sent (HTML).
+- ``sensitivity`` private or confidential → ``is_private``; body content kept as sent with its
+  ``contentType``; ``isOrganizer``; ``onlineMeeting.joinUrl`` (else ``onlineMeetingUrl``) as the
+  provider's hint for join detection.
 
 Attendees without an address (Graph shows some external or deleted recipients that way) are left
 out. Anything else that cannot be read raises ``InvalidResponse`` naming the field.
@@ -35,6 +37,7 @@ from calhub.domain.events import (
     ResponseStatus,
     ShowAs,
 )
+from calhub.domain.joinlinks import BodyFormat, ProviderHints
 from calhub.domain.recurrence.graph import InvalidGraphRecurrence, graph_series
 from calhub.domain.sync.changes import Change, ItemKind, ProviderEvent, Removal
 from calhub.domain.timezones import UnknownTimeZone, resolve_zone
@@ -124,6 +127,9 @@ def _event(item: Mapping[str, Any], event_id: str) -> ProviderEvent:
         is_private=_text(item, "sensitivity").lower() in _PRIVATE,
         is_cancelled=_flag(item, "isCancelled"),
         change_key=_text(item, "changeKey") or _etag(item),
+        body_format=_body_format(item),
+        is_organizer=_flag(item, "isOrganizer"),
+        hints=_hints(item),
         **fields,
     )
 
@@ -239,6 +245,23 @@ def _body(item: Mapping[str, Any]) -> str:
     if not isinstance(content, str):
         raise InvalidResponse(f"event {item.get('id')}: body.content must be a string")
     return content
+
+
+def _body_format(item: Mapping[str, Any]) -> BodyFormat:
+    body = item.get("body")
+    content_type = body.get("contentType") if isinstance(body, Mapping) else None
+    return "text" if isinstance(content_type, str) and content_type.lower() == "text" else "html"
+
+
+def _hints(item: Mapping[str, Any]) -> ProviderHints | None:
+    """Teams (or Skype) meeting data Graph keeps beside the body (joinlinks.md §2.10)."""
+    meeting = item.get("onlineMeeting")
+    join_url = meeting.get("joinUrl") if isinstance(meeting, Mapping) else None
+    if not isinstance(join_url, str) or not join_url:
+        join_url = item.get("onlineMeetingUrl")
+    if not isinstance(join_url, str) or not join_url:
+        return None
+    return ProviderHints(online_meeting_join_url=join_url)
 
 
 def _location(item: Mapping[str, Any]) -> str:

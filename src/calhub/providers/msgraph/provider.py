@@ -10,6 +10,9 @@
 - Subscriptions (§4): resource ``users/{id}/events`` (or a calendar's events), changeType
   ``created,updated,deleted``, expiry as Graph answers it; ``renew_many`` renews through
   ``$batch``.
+- Edits for the join write-back (``calhub.providers.msgraph.edits``): read one event with
+  calhub's marker property, replace its body under ``If-Match``, make it a Teams meeting, read
+  the mailbox's language.
 - ``verify(mailbox)``: reads the mailbox's calendar (today's calendarView), its mailboxSettings
   and the rooms, and says for each what works, in words.
 """
@@ -24,6 +27,7 @@ from urllib.parse import quote
 
 from calhub.domain.calendars import CalendarKind, RoomDetails
 from calhub.domain.clock import Clock, SystemClock
+from calhub.domain.joinlinks import BodyFormat
 from calhub.domain.sync.changes import Change
 from calhub.providers.base import (
     CalendarRef,
@@ -32,6 +36,7 @@ from calhub.providers.base import (
     ConsentRevoked,
     CredentialsRejected,
     DiscoveredCalendar,
+    EditableEvent,
     InvalidResponse,
     MailboxOutOfScope,
     NotFound,
@@ -40,6 +45,7 @@ from calhub.providers.base import (
     SubscriptionInfo,
     Window,
 )
+from calhub.providers.msgraph import edits
 from calhub.providers.msgraph.client import BatchRequest, GraphClient
 from calhub.providers.msgraph.mapping import map_event
 
@@ -50,6 +56,7 @@ CAPABILITIES: Final = Capabilities(
     batch_requests=True,
     max_subscription_lifetime=timedelta(minutes=10_070),  # graph.md §4.2, observed ceiling
     max_requests_in_flight_per_mailbox=4,
+    online_meetings=(edits.TEAMS,),
 )
 ROOMS_PAGE: Final = 100
 USERS_PAGE: Final = 999
@@ -245,6 +252,41 @@ class MicrosoftGraphProvider:
             else:
                 checks.append(PermissionCheck(permission, True, f"{what} ({permission}): yes"))
         return checks
+
+    # --- edits (join write-back) -----------------------------------------------------------------
+
+    async def read_event(self, calendar: CalendarRef, provider_event_id: str) -> EditableEvent:
+        return await edits.read_event(self.client, calendar.owner, provider_event_id)
+
+    async def write_body(
+        self,
+        calendar: CalendarRef,
+        provider_event_id: str,
+        *,
+        body: str,
+        body_format: BodyFormat,
+        join_marker: str,
+        if_match: str,
+    ) -> str:
+        return await edits.write_body(
+            self.client,
+            calendar.owner,
+            provider_event_id,
+            body=body,
+            body_format=body_format,
+            join_marker=join_marker,
+            if_match=if_match,
+        )
+
+    async def add_online_meeting(
+        self, calendar: CalendarRef, provider_event_id: str, *, backend: str, if_match: str
+    ) -> str:
+        return await edits.add_online_meeting(
+            self.client, calendar.owner, provider_event_id, backend=backend, if_match=if_match
+        )
+
+    async def mailbox_locale(self, mailbox: str) -> str | None:
+        return await edits.mailbox_locale(self.client, mailbox)
 
 
 def _in_words(error: ProviderError) -> str:

@@ -21,6 +21,12 @@ from calhub.storage.repositories.consent_states import (
 )
 from calhub.storage.repositories.data_keys import DataKeyRepository
 from calhub.storage.repositories.events import EventRepository
+from calhub.storage.repositories.join_settings import JoinSettingsRepository
+from calhub.storage.repositories.join_writes import (
+    JoinWrite,
+    JoinWritesRepository,
+    JoinWriteState,
+)
 from calhub.storage.repositories.mirror import (
     AppliedPlan,
     MirrorRepository,
@@ -52,6 +58,10 @@ __all__ = [
     "EventRepository",
     "InboxNotification",
     "IntakeSubscription",
+    "JoinSettingsRepository",
+    "JoinWrite",
+    "JoinWriteState",
+    "JoinWritesRepository",
     "MirrorRepository",
     "MirrorSnapshot",
     "NotificationInbox",

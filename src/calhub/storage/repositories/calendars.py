@@ -20,6 +20,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from calhub.domain.calendars import Calendar, CalendarKind, Connection
 from calhub.domain.ids import CalendarId, ConnectionId, TenantId
+from calhub.domain.joinlinks.settings import JoinSettings
+from calhub.domain.joinlinks.settings_json import settings_from_json
 from calhub.storage.mappers import calendar_from_row, calendar_values, connection_from_row
 from calhub.storage.repositories.base import Scope, batches
 from calhub.storage.repositories.notifications import (
@@ -27,7 +29,7 @@ from calhub.storage.repositories.notifications import (
     pending_from_row,
     pending_summary,
 )
-from calhub.storage.tables import calendars, connections
+from calhub.storage.tables import calendars, connections, join_settings
 
 _SEALED = ("provider_calendar_id", "owner_email", "name", "sync_cursor")
 _REFRESHED_BY_DISCOVERY = (
@@ -56,6 +58,7 @@ class SyncSubject:
     calendar: Calendar
     connection: Connection
     pending: PendingNotifications | None
+    join_settings: JoinSettings
 
 
 class _Prefixed:
@@ -99,14 +102,15 @@ class CalendarRepository:
     async def get_for_sync(
         self, tenant_id: TenantId, calendar_id: CalendarId
     ) -> SyncSubject | None:
-        """The calendar, its connection and its waiting notifications in one statement: every
-        sync job starts with this read."""
+        """The calendar, its connection, its waiting notifications and the tenant's join
+        settings in one statement: every sync job starts with this read."""
         pending = pending_summary(calendars.c.tenant_id, calendars.c.id).lateral("pending")
         query = (
             select(
                 calendars,
                 *(column.label(_CONNECTION + column.name) for column in connections.columns),
                 pending,
+                join_settings.c.settings.label("join_settings"),
             )
             .join(
                 connections,
@@ -114,6 +118,7 @@ class CalendarRepository:
                 & (connections.c.id == calendars.c.connection_id),
             )
             .join(pending, true())
+            .outerjoin(join_settings, join_settings.c.tenant_id == calendars.c.tenant_id)
             .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
         )
         row = (await self._scope.conn.execute(query)).one_or_none()
@@ -128,6 +133,7 @@ class CalendarRepository:
             calendar_from_row(row, keys),
             connection_from_row(connection_row, keys),
             pending_from_row(row.waiting, row.newest_id, row.oldest_received_at),
+            JoinSettings() if row.join_settings is None else settings_from_json(row.join_settings),
         )
 
     async def get(self, tenant_id: TenantId, calendar_id: CalendarId) -> Calendar | None:
