@@ -21,6 +21,7 @@ from calhub.api.routes import (
     health,
     hooks,
     join_settings,
+    join_writes,
     pings,
     problems,
     tenant,
@@ -57,6 +58,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, registry=registry)
-    for module in (health, problems, tenant, pings, hooks, connections, calendars, join_settings):
+    for module in (
+        health,
+        problems,
+        tenant,
+        pings,
+        hooks,
+        connections,
+        calendars,
+        join_settings,
+        join_writes,
+    ):
         app.include_router(module.router)
     return app

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from calhub.bootstrap import Runtime, bootstrap
+from calhub.domain.ids import TenantId
 from calhub.logs import configure_logging
+from calhub.services.tenants import list_tenants
 from calhub.settings import Settings
 
 T = TypeVar("T")
@@ -65,3 +69,31 @@ def run_with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
             return await action(runtime)
 
     return run_async(main())
+
+
+def fail(message: str) -> typer.Exit:
+    """A mistake in what the user asked for: said in red, exit code 2 (raise what it returns)."""
+    console.print(f"[red]{escape(message)}[/red]")
+    return typer.Exit(2)
+
+
+def given_tenant(tenant: str | None) -> TenantId | None:
+    """The ``--tenant`` option as a tenant id (None when left out)."""
+    if tenant is None:
+        return None
+    try:
+        return TenantId(uuid.UUID(tenant))
+    except ValueError as exc:
+        raise fail(f"--tenant must be a tenant id (a UUID), got {tenant!r}") from exc
+
+
+async def chosen_tenant(runtime: Runtime, given: TenantId | None) -> TenantId:
+    """``given``, or the hub's only tenant; with none or several, what to do instead."""
+    if given is not None:
+        return given
+    tenants = await list_tenants(runtime.uow)
+    if len(tenants) == 1:
+        return tenants[0].id
+    if not tenants:
+        raise fail("there is no tenant yet; create one with `calhub tenant create NAME`")
+    raise fail(f"there are {len(tenants)} tenants; pick one with --tenant (`calhub tenant list`)")

@@ -9,7 +9,16 @@ from __future__ import annotations
 import typer
 
 from calhub import __version__
-from calhub.cli import admin, benchmarks, connect, emulate, join_settings, joinlink, server
+from calhub.cli import (
+    admin,
+    benchmarks,
+    connect,
+    emulate,
+    join_settings,
+    join_writes,
+    joinlink,
+    server,
+)
 
 app = typer.Typer(
     name="calhub",
@@ -23,6 +32,7 @@ admin.register(app)
 connect.register(app)
 joinlink.register(app)
 join_settings.register(app)
+join_writes.register(app)
 app.add_typer(benchmarks.app, name="bench")
 app.add_typer(emulate.app, name="emulate")
 

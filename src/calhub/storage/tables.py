@@ -357,5 +357,6 @@ join_writes = Table(
         ["tenant_id", "calendar_id"], ["calendars.tenant_id", "calendars.id"], ondelete="CASCADE"
     ),
     Index("ix_join_writes_tenant_id_event_id", "tenant_id", "event_id"),
+    Index("ix_join_writes_tenant_id_id", "tenant_id", "id"),
     Index("ix_join_writes_due", "not_before", "id", postgresql_where=text("state = 'pending'")),
 )

@@ -10,6 +10,9 @@ drain with nothing lost, and the change-key check on the provider keeps it from 
 States: ``pending`` (due at ``not_before``), ``done`` (written, removed or nothing needed; the
 outcome says which) and ``failed`` (given up; the outcome says why). Rows hold ids and states,
 never invite content.
+
+``list`` shows a tenant's rows to its admin newest first, a page at a time: the next page starts
+after the last id shown (Stripe's ``starting_after``), so rows queued meanwhile never shift it.
 """
 
 from __future__ import annotations
@@ -213,4 +216,22 @@ class JoinWritesRepository:
             .where(join_writes.c.tenant_id == tenant_id, join_writes.c.event_id == event_id)
             .order_by(join_writes.c.id)
         )
+        return [_write(row) for row in rows]
+
+    async def list(
+        self,
+        tenant_id: TenantId,
+        *,
+        state: JoinWriteState | None = None,
+        after_id: int | None = None,
+        limit: int,
+    ) -> Sequence[JoinWrite]:
+        """The tenant's writes (in ``state`` if given), newest first: at most ``limit`` of those
+        older than ``after_id`` (the last id of the previous page), from the newest if None."""
+        query = select(join_writes).where(join_writes.c.tenant_id == tenant_id)
+        if state is not None:
+            query = query.where(join_writes.c.state == state.value)
+        if after_id is not None:
+            query = query.where(join_writes.c.id < after_id)
+        rows = await self._scope.conn.execute(query.order_by(join_writes.c.id.desc()).limit(limit))
         return [_write(row) for row in rows]

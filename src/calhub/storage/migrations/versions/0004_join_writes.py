@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_join_writes"),
     )
     op.create_index("ix_join_writes_tenant_id_event_id", "join_writes", ["tenant_id", "event_id"])
+    op.create_index("ix_join_writes_tenant_id_id", "join_writes", ["tenant_id", "id"])
     op.create_index(
         "ix_join_writes_due",
         "join_writes",
