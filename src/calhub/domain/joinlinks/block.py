@@ -13,8 +13,8 @@ header and footer of at most ``MAX_FRAME_CHARS``) and §1.4 (recognising our own
   (``detect_join``) finds the block's link and SIP address in every language; HTML shows the
   address without its ``sip:`` scheme and links it, text has no links, so there the address
   keeps its scheme (mail clients make it clickable, and no English label is needed to find
-  it). Meeting number and passcode it reads where its label tables know the words (English;
-  "Passcode" also in German).
+  it). Meeting number and passcode it reads from the labels of every language the block is
+  written in.
 - ``language_for(locale)`` picks one of ``LOCALES`` from a mailbox locale (English otherwise).
 - ``find_block`` reads the first block's start marker (also the older shape without keyword and
   end marker, ``shared/corpus`` example ``kw-11-already-processed``); ``replace_block`` leaves

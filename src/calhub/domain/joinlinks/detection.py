@@ -12,7 +12,8 @@ Precedence (docs/joinlinks.md, "Precedence"; corpus README, "Which meeting is ch
 
 Meeting ID, passcode and video address come from the chosen link's block: the text around it
 up to the neighbouring links to other meetings (at most ``BLOCK_BEFORE``/``BLOCK_AFTER``
-characters away), Location's block first.
+characters away), Location's block first. In calhub's own block a video address chosen without
+a link also takes the block's meeting number and passcode labels (a SIP-only keyword meeting).
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def detect_join(
         )
         block = processed_block(body)
         own = (
-            _detect_in_text([_scan("body", body_text(block, body_format))], None) if block else None
+            _detect_in_text([_scan("body", body_text(block, body_format))], None, own_block=True)
+            if block
+            else None
         )
         if own is None:
             return details
@@ -111,7 +114,9 @@ def detect_join(
     return _detect_in_text(fields, hints)
 
 
-def _detect_in_text(fields: list[_Field], hints: ProviderHints | None) -> JoinDetails | None:
+def _detect_in_text(
+    fields: list[_Field], hints: ProviderHints | None, *, own_block: bool = False
+) -> JoinDetails | None:
     hinted = _from_hints(fields, hints) if hints else None
     if hinted is not None:
         return hinted
@@ -125,7 +130,17 @@ def _detect_in_text(fields: list[_Field], hints: ProviderHints | None) -> JoinDe
             return _complete(fields, best, field.name, field, first.start, None)
     for field in fields:
         if field.addresses:
-            return _address_only(field.name, field.addresses[0][1])
+            position, address = field.addresses[0]
+            details = _address_only(field.name, address)
+            if not own_block:
+                return details
+            # calhub's own block labels the meeting number and passcode of a video address.
+            labels = block_labels(
+                field.text, field.folded, 0, len(field.text), position, details.meeting_id
+            )
+            return replace(
+                details, meeting_id=labels.meeting_id, passcode=details.passcode or labels.passcode
+            )
     for field in fields:
         if dial := find_dial_string(field.text, field.folded):
             return JoinDetails(
@@ -166,7 +181,7 @@ def _complete(
         if block is None:
             continue
         start, end, at = block
-        labels = block_labels(field.text, start, end, at, meeting_id)
+        labels = block_labels(field.text, field.folded, start, end, at, meeting_id)
         meeting_id = meeting_id or labels.meeting_id
         passcode = passcode or labels.passcode
         addresses += [a for pos, a in field.addresses if labels.start <= pos < labels.end]
