@@ -17,9 +17,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+from pydantic import SecretStr
 
+from calhub.bootstrap import Runtime
+from calhub.domain.ids import TenantId
+from calhub.providers.msgraph.auth import ClientSecret
+from calhub.services.connections import (
+    complete_consent,
+    consent_link,
+    create_microsoft_connection,
+)
+from calhub.services.providers import MicrosoftCredentials
+from calhub.services.tenants import create_tenant
+from calhub.settings import Settings
 from tests.emulators.graph.servers import free_port
 
 
@@ -132,3 +145,59 @@ def running_cluster(
         yield cluster
     finally:
         cluster.stop_all()
+
+
+async def app_graph(cluster: Cluster, tenant: str, app_id: str, secret: str) -> httpx.AsyncClient:
+    """A Graph client with the app's own token (what a test uses to act as Outlook)."""
+    async with httpx.AsyncClient(verify=cluster.tls()) as plain:
+        answer = await plain.post(
+            f"{cluster.emulator_origin}/{tenant}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": app_id,
+                "client_secret": secret,
+                "scope": "https://graph.microsoft.com/.default",
+            },
+        )
+    token = answer.json()["access_token"]
+    return httpx.AsyncClient(
+        base_url=f"{cluster.emulator_origin}/v1.0/",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=cluster.tls(),
+        timeout=30,
+        limits=httpx.Limits(max_connections=16),
+    )
+
+
+async def connect(
+    runtime: Runtime, cluster: Cluster, app_id: str, secret: str, domain: str
+) -> TenantId:
+    """What an admin does: create the connection, open the consent link, consent."""
+    tenant = await create_tenant(runtime.uow, runtime.clock, domain)
+    connection = await create_microsoft_connection(
+        runtime.hub,
+        tenant.id,
+        MicrosoftCredentials(app_id, ClientSecret(secret)),
+        tenant_hint=domain,
+    )
+    link = await consent_link(runtime.hub, tenant.id, connection.id)
+    async with httpx.AsyncClient(verify=cluster.tls()) as browser:
+        redirect = await browser.get(link.url)
+    assert redirect.status_code in (302, 303), redirect.text
+    query = dict(parse_qsl(urlsplit(redirect.headers["location"]).query))
+    outcome = await complete_consent(runtime.hub, query)
+    assert outcome.granted, outcome.message
+    return tenant.id
+
+
+def control_settings(cluster: Cluster, database_url: str, root: Path) -> Settings:
+    """Settings for the test's own runtime, reaching the cluster's database and emulator."""
+    return Settings(
+        database_url=SecretStr(database_url),
+        master_key=SecretStr(cluster.env["CALHUB_MASTER_KEY"]),
+        data_dir=root / "control",
+        graph_base_url=f"{cluster.emulator_origin}/v1.0",
+        microsoft_login_url=cluster.emulator_origin,
+        ca_bundle=cluster.ca_file,
+        public_base_url=cluster.api_base,
+    )

@@ -15,26 +15,20 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import text
 
 from calhub.bootstrap import Runtime, bootstrap
 from calhub.domain.calendars import Calendar
 from calhub.domain.ids import TenantId
-from calhub.providers.msgraph.auth import ClientSecret
-from calhub.services.connections import (
-    complete_consent,
-    consent_link,
-    create_microsoft_connection,
+from tests.scenarios.cluster import (
+    app_graph,
+    connect,
+    control_settings,
+    running_cluster,
 )
-from calhub.services.providers import MicrosoftCredentials
-from calhub.services.tenants import create_tenant
-from calhub.settings import Settings
-from tests.scenarios.cluster import Cluster, running_cluster
 from tests.scenarios.storm import Instance, Storm, call, graph_view
 
 TENANT = "0c5b1f3e-4d2a-4b7c-9e8f-7a6b5c4d3e2f"
@@ -81,46 +75,6 @@ def _mailboxes() -> list[str]:
     return [f"user{n:03d}@storm.test" for n in range(USERS)] + [
         f"room{n:02d}@storm.test" for n in range(ROOMS)
     ]
-
-
-async def _app_graph(cluster: Cluster) -> httpx.AsyncClient:
-    async with httpx.AsyncClient(verify=cluster.tls()) as plain:
-        answer = await plain.post(
-            f"{cluster.emulator_origin}/{TENANT}/oauth2/v2.0/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": APP_ID,
-                "client_secret": APP_SECRET,
-                "scope": "https://graph.microsoft.com/.default",
-            },
-        )
-    token = answer.json()["access_token"]
-    return httpx.AsyncClient(
-        base_url=f"{cluster.emulator_origin}/v1.0/",
-        headers={"Authorization": f"Bearer {token}"},
-        verify=cluster.tls(),
-        timeout=30,
-        limits=httpx.Limits(max_connections=16),
-    )
-
-
-async def _connect(runtime: Runtime, cluster: Cluster) -> TenantId:
-    """What an admin does: create the connection, open the consent link, consent."""
-    tenant = await create_tenant(runtime.uow, runtime.clock, "Storm Inc")
-    connection = await create_microsoft_connection(
-        runtime.hub,
-        tenant.id,
-        MicrosoftCredentials(APP_ID, ClientSecret(APP_SECRET)),
-        tenant_hint="storm.test",
-    )
-    link = await consent_link(runtime.hub, tenant.id, connection.id)
-    async with httpx.AsyncClient(verify=cluster.tls()) as browser:
-        redirect = await browser.get(link.url)
-    assert redirect.status_code in (302, 303), redirect.text
-    query = dict(parse_qsl(urlsplit(redirect.headers["location"]).query))
-    outcome = await complete_consent(runtime.hub, query)
-    assert outcome.granted, outcome.message
-    return tenant.id
 
 
 async def _calendars(runtime: Runtime, tenant_id: TenantId) -> list[Calendar]:
@@ -206,19 +160,11 @@ async def test_mirror_converges_after_a_storm_with_faults_and_a_killed_worker(
     tmp_path: Path, fresh_database_url: str
 ) -> None:
     with running_cluster(tmp_path, fresh_database_url, _seed(), workers=3) as cluster:
-        settings = Settings(
-            database_url=SecretStr(fresh_database_url),
-            master_key=SecretStr(cluster.env["CALHUB_MASTER_KEY"]),
-            data_dir=tmp_path / "control",
-            graph_base_url=f"{cluster.emulator_origin}/v1.0",
-            microsoft_login_url=cluster.emulator_origin,
-            ca_bundle=cluster.ca_file,
-            public_base_url=cluster.api_base,
-        )
+        settings = control_settings(cluster, fresh_database_url, tmp_path)
         async with bootstrap(settings) as runtime:
-            tenant_id = await _connect(runtime, cluster)
+            tenant_id = await connect(runtime, cluster, APP_ID, APP_SECRET, "storm.test")
             calendars = await _wait_for_first_sync(runtime, tenant_id)
-            graph = await _app_graph(cluster)
+            graph = await app_graph(cluster, TENANT, APP_ID, APP_SECRET)
             control = httpx.AsyncClient(
                 base_url=f"{cluster.emulator_origin}/_emulator/", verify=cluster.tls()
             )

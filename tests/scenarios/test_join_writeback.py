@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import text
 
 from calhub.bootstrap import Runtime, bootstrap
@@ -26,10 +25,9 @@ from calhub.domain.joinlinks.keywords import KeywordRule, KeywordTable
 from calhub.domain.joinlinks.settings import JoinSettings
 from calhub.providers.msgraph.edits import JOIN_MARKER_PROPERTY
 from calhub.services.jobs import defer_join_drain
-from calhub.settings import Settings
-from tests.scenarios.cluster import Cluster, running_cluster
+from tests.scenarios.cluster import app_graph, connect, control_settings, running_cluster
 from tests.scenarios.storm import call
-from tests.scenarios.test_convergence import APP_ID, APP_SECRET, TENANT, _app_graph, _connect
+from tests.scenarios.test_convergence import APP_ID, APP_SECRET, TENANT
 
 ORGANIZER = "organizer@storm.test"
 INVITES = 12
@@ -109,8 +107,8 @@ async def test_join_writes_are_neither_lost_nor_doubled_when_workers_are_killed(
     tmp_path: Path, fresh_database_url: str
 ) -> None:
     with running_cluster(tmp_path, fresh_database_url, _seed(), workers=2) as cluster:
-        async with bootstrap(_settings(cluster, fresh_database_url, tmp_path)) as runtime:
-            tenant_id = await _connect(runtime, cluster)
+        async with bootstrap(control_settings(cluster, fresh_database_url, tmp_path)) as runtime:
+            tenant_id = await connect(runtime, cluster, APP_ID, APP_SECRET, "storm.test")
             await _one_time_rooms(runtime, tenant_id)
             await _wait_for(
                 runtime,
@@ -118,7 +116,7 @@ async def test_join_writes_are_neither_lost_nor_doubled_when_workers_are_killed(
                 "the first sync",
                 120,
             )
-            graph = await _app_graph(cluster)
+            graph = await app_graph(cluster, TENANT, APP_ID, APP_SECRET)
             control = httpx.AsyncClient(
                 base_url=f"{cluster.emulator_origin}/_emulator/", verify=cluster.tls()
             )
@@ -175,18 +173,6 @@ async def test_join_writes_are_neither_lost_nor_doubled_when_workers_are_killed(
         )
         assert all(marker and marker.startswith("v1;@webex;") for _, marker in found.values())
         assert "Traceback" not in cluster.log("api")
-
-
-def _settings(cluster: Cluster, database_url: str, root: Path) -> Settings:
-    return Settings(
-        database_url=SecretStr(database_url),
-        master_key=SecretStr(cluster.env["CALHUB_MASTER_KEY"]),
-        data_dir=root / "control",
-        graph_base_url=f"{cluster.emulator_origin}/v1.0",
-        microsoft_login_url=cluster.emulator_origin,
-        ca_bundle=cluster.ca_file,
-        public_base_url=cluster.api_base,
-    )
 
 
 async def _one_time_rooms(runtime: Runtime, tenant_id: TenantId) -> None:

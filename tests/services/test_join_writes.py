@@ -7,15 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from calhub.domain.calendars import Calendar
 from calhub.domain.ids import TenantId
 from calhub.domain.joinlinks.backends import JitsiRooms, WebexPersonalRoom
 from calhub.domain.joinlinks.keywords import DEFAULT_KEYWORDS, KeywordRule
 from calhub.domain.joinlinks.settings import JoinSettings
-from calhub.emulators.graph.access import mint_token
-from calhub.emulators.graph.state import GraphState
 from calhub.providers.msgraph.edits import JOIN_MARKER_PROPERTY
 from calhub.providers.msgraph.provider import MicrosoftGraphProvider
 from calhub.services.calendar_sync import sync_calendar_job
@@ -25,24 +22,13 @@ from calhub.services.jobs import DRAIN_JOIN_WRITES_TASK
 from calhub.services.join_writes import drain_join_writes
 from calhub.storage.repositories.join_writes import JoinWriteState
 from calhub.storage.unit_of_work import UnitOfWorkFactory
-from tests.emulators.graph.seeds import ADELE, APP_ID, CONTOSO
+from tests.emulators.graph.seeds import ADELE
 from tests.hub_fixtures import RecordingJobQueue, connect_contoso
 from tests.storage.factories import add_tenant
 
 MAILBOX = "/v1.0/users/adele@contoso.test"
 PERSONAL_ROOMS = JoinSettings(webex_personal_room=WebexPersonalRoom(site="contoso"))
 MARKER_EXPAND = f"$expand=singleValueExtendedProperties($filter=id eq '{JOIN_MARKER_PROPERTY}')"
-
-
-@pytest.fixture
-async def outlook(graph_app: FastAPI, graph_state: GraphState) -> httpx.AsyncClient:
-    tenant = graph_state.tenants[CONTOSO]
-    token = mint_token(graph_state, tenant, tenant.apps[APP_ID])
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=graph_app),
-        base_url="http://graph.emu.test",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 class Invites:

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from calhub.domain.calendars import (
     Calendar,
@@ -19,7 +18,6 @@ from calhub.domain.calendars import (
     SubscriptionStatus,
 )
 from calhub.domain.ids import TenantId
-from calhub.emulators.graph.access import mint_token
 from calhub.emulators.graph.state import GraphState
 from calhub.services.calendar_sync import sync_calendar_job
 from calhub.services.connections import (
@@ -45,17 +43,6 @@ def receiver(graph_state: GraphState) -> Receiver:
     receiver = Receiver()
     graph_state.subscriptions.transport = receiver.transport()
     return receiver
-
-
-@pytest.fixture
-async def outlook(graph_app: FastAPI, graph_state: GraphState) -> httpx.AsyncClient:
-    tenant = graph_state.tenants[CONTOSO]
-    token = mint_token(graph_state, tenant, tenant.apps[APP_ID])
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=graph_app),
-        base_url="http://graph.emu.test",
-        headers={"Authorization": f"Bearer {token}"},
-    )
 
 
 async def _connected(hub: HubContext, uow_factory: UnitOfWorkFactory) -> Connection:

@@ -105,7 +105,7 @@ async def _failed(
     error: ProviderError,
 ) -> SyncJobResult:
     now = ctx.clock.now()
-    words = _in_words(error)
+    words = failure_in_words(error)
     if isinstance(error, ConsentRevoked):
         await disable_for_revoked_consent(ctx, tenant_id, connection_id, words)
     elif isinstance(error, CredentialsRejected):
@@ -136,8 +136,9 @@ def backoff(previous_failures: int, rand: float | None = None) -> float:
     return ceiling / 2 + spread * ceiling / 2
 
 
-def _in_words(error: ProviderError) -> str:
-    """A sentence for the calendar's status: no personal data (provider messages are ours)."""
+def failure_in_words(error: ProviderError) -> str:
+    """A sentence for a calendar's status or a join write's outcome: no personal data
+    (provider messages are ours)."""
     if isinstance(error, MailboxOutOfScope):
         return impersonal_reason(error)
     if isinstance(error, ConsentRevoked):

@@ -48,6 +48,7 @@ from calhub.providers.base import (
     ProviderError,
     RateLimited,
 )
+from calhub.services.calendar_sync import failure_in_words
 from calhub.services.context import HubContext
 from calhub.storage.repositories.join_writes import JoinWrite, JoinWriteState
 from calhub.storage.unit_of_work import UnitOfWork
@@ -139,14 +140,9 @@ async def _carry_out(ctx: HubContext, uow: UnitOfWork, write: JoinWrite) -> _Fin
     except RateLimited as exc:
         return _Later("throttled by the provider", exc.retry_after)
     except (ConsentRevoked, CredentialsRejected, MailboxOutOfScope) as exc:
-        return _Finished(JoinWriteState.FAILED, _in_words(exc))
+        return _Finished(JoinWriteState.FAILED, failure_in_words(exc))
     except ProviderError as exc:  # Transient, InvalidResponse, ...: try again later
-        return _Later(_in_words(exc))
-
-
-def _in_words(error: ProviderError) -> str:
-    # Provider messages may quote request details; keep only the head ("Graph answered 503 X").
-    return f"{type(error).__name__}: {str(error).split(': ', 1)[0]}"
+        return _Later(failure_in_words(exc))
 
 
 @dataclass(slots=True)
