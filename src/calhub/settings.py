@@ -83,6 +83,20 @@ class Settings(BaseSettings):
     provider_request_burst: int = Field(
         default=100, ge=1, description="Requests per connection and process allowed in a burst."
     )
+    presence_poll_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=1440,
+        description="How often each user's automatic replies (out of office) are read; Graph "
+        "sends no notifications for mailbox settings.",
+    )
+    dispatch_tick_s: float = Field(
+        default=0.25,
+        gt=0,
+        le=60,
+        description="Longest a worker's dispatcher sleeps between looks for due join prompts "
+        "(it wakes earlier for the next one due): the bound on how late a prompt fires.",
+    )
 
     @property
     def resolved_key_file(self) -> Path:

@@ -37,6 +37,7 @@ async def add_calendar(
     owner: str = "alice@example.com",
     credentials: str = '{"refresh_token": "r"}',
     provider_calendar_id: str | None = None,
+    kind: CalendarKind = CalendarKind.USER,
 ) -> Calendar:
     connection = Connection(
         id=ConnectionId(new_id(NOW)),
@@ -53,7 +54,7 @@ async def add_calendar(
         tenant_id=tenant_id,
         connection_id=connection.id,
         provider_calendar_id=provider_calendar_id or f"cal-{owner}",
-        kind=CalendarKind.USER,
+        kind=kind,
         owner_email=owner,
         name=f"Calendar of {owner}",
         created_at=NOW,

@@ -26,9 +26,14 @@ def test_every_sync_schedule_is_registered_with_its_cron() -> None:
         "rediscover_calendars": "23 3 * * *",
         "sweep_join_writes": "* * * * *",
         "prune_sync_records": "41 4 * * *",
+        "poll_presence": "* * * * *",
+        "flip_due_presence": "* * * * *",
+        "sweep_webhooks": "* * * * *",
+        "extend_prompt_horizon": "*/10 * * * *",
     }
     assert {
         "calhub.sync_calendar",
         "calhub.ensure_subscription",
         "calhub.drain_join_writes",
+        "calhub.deliver_webhooks",
     } <= set(app.tasks)

@@ -15,16 +15,23 @@ from prometheus_client import CollectorRegistry
 from calhub import __version__
 from calhub.api.errors import install_error_handlers
 from calhub.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from calhub.api.outbox_listener import OutboxListener
 from calhub.api.routes import (
     calendars,
     connections,
+    devices,
     health,
     hooks,
     join_settings,
     join_writes,
+    meeting_settings,
+    meetings,
     pings,
+    presence,
     problems,
+    stream,
     tenant,
+    webhooks,
 )
 from calhub.bootstrap import Runtime, bootstrap
 from calhub.settings import Settings
@@ -37,12 +44,15 @@ Every error is RFC 9457 `application/problem+json`; `GET /problems/{slug}` expla
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if runtime is not None:
-            app.state.runtime = runtime
-            yield
-            return
-        async with bootstrap(settings) as own_runtime:
-            app.state.runtime = own_runtime
+        async with contextlib.AsyncExitStack() as stack:
+            if runtime is not None:
+                app.state.runtime = runtime
+            else:
+                app.state.runtime = await stack.enter_async_context(bootstrap(settings))
+            # One LISTEN connection per process wakes its event streams (api/outbox_listener).
+            app.state.outbox_listener = await stack.enter_async_context(
+                OutboxListener(app.state.runtime.database_url)
+            )
             yield
 
     app = FastAPI(
@@ -68,6 +78,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         calendars,
         join_settings,
         join_writes,
+        devices,
+        presence,
+        meetings,
+        meeting_settings,
+        stream,
+        webhooks,
     ):
         app.include_router(module.router)
     return app

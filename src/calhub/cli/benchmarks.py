@@ -136,6 +136,58 @@ def joinlink(
     _emit(result, output)
 
 
+@app.command()
+def obtp(
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Reduced run (2,000 meetings in 400 rooms), under a minute."),
+    ] = False,
+    meetings: Annotated[
+        int | None,
+        typer.Option(min=1, help="Meetings starting at the same instant (default 10,000)."),
+    ] = None,
+    rooms: Annotated[
+        int | None, typer.Option(min=1, help="Rooms, one device each (default 2,000).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="`calhub worker` processes (default 2).")
+    ] = None,
+    kill: Annotated[
+        bool,
+        typer.Option(
+            "--kill", help="SIGKILL a worker just after the fire time and start a new one."
+        ),
+    ] = False,
+    spread_s: Annotated[
+        float,
+        typer.Option(
+            "--spread-s", min=0, help="Spread the starts over this many seconds (default 0)."
+        ),
+    ] = 0.0,
+    output: OutputFile = None,
+) -> None:
+    """Join prompts: fire-time error, duplicates and misses when every meeting starts at once."""
+    from calhub.cli.bench.obtp import run_obtp_benchmark
+
+    if kill and (workers or 2) < 2:
+        console.print("[red]--kill needs at least 2 workers[/red]")
+        raise typer.Exit(2)
+    _emit(
+        _with_progress(
+            lambda report: run_obtp_benchmark(
+                quick,
+                meetings=meetings,
+                rooms=rooms,
+                workers=workers,
+                kill=kill,
+                spread_s=spread_s,
+                progress=report,
+            )
+        ),
+        output,
+    )
+
+
 ProgressReport = Callable[[str, int, int], None]
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -97,3 +100,21 @@ async def chosen_tenant(runtime: Runtime, given: TenantId | None) -> TenantId:
     if not tenants:
         raise fail("there is no tenant yet; create one with `calhub tenant create NAME`")
     raise fail(f"there are {len(tenants)} tenants; pick one with --tenant (`calhub tenant list`)")
+
+
+def read_json_document(file: str) -> object:
+    """The parsed JSON of ``file`` (``-``: standard input); a red message and exit 2 if it
+    cannot be read or is not JSON."""
+    name = "standard input" if file == "-" else file
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {name}: {exc}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(
+            f"{name} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from exc
+    except (ValueError, RecursionError) as exc:  # a number too long, nesting too deep
+        raise fail(f"{name} cannot be read as JSON: {exc}") from exc

@@ -13,14 +13,19 @@ nothing is stored then.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from calhub.bootstrap import Runtime
-from calhub.cli.common import chosen_tenant, console, fail, given_tenant, run_with_runtime
+from calhub.cli.common import (
+    chosen_tenant,
+    console,
+    fail,
+    given_tenant,
+    read_json_document,
+    run_with_runtime,
+)
 from calhub.domain.joinlinks.settings_json import settings_to_json
 from calhub.services.join_settings import (
     InvalidJoinSettings,
@@ -41,22 +46,6 @@ TenantOption = Annotated[
         "--tenant", help="calhub tenant id; may be left out while there is only one tenant."
     ),
 ]
-
-
-def _read_document(file: str) -> object:
-    name = "standard input" if file == "-" else file
-    try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise fail(f"cannot read {name}: {exc}") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise fail(
-            f"{name} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from exc
-    except (ValueError, RecursionError) as exc:  # a number too long, nesting too deep
-        raise fail(f"{name} cannot be read as JSON: {exc}") from exc
 
 
 @join_settings_app.command("show")
@@ -82,7 +71,7 @@ def set_settings(
 ) -> None:
     """Replace the tenant's join settings with FILE's; fields left out take their defaults."""
     given = given_tenant(tenant)
-    document = _read_document(file)
+    document = read_json_document(file)
 
     async def main(runtime: Runtime) -> None:
         tenant_id = await chosen_tenant(runtime, given)

@@ -13,11 +13,16 @@ from calhub.cli import (
     admin,
     benchmarks,
     connect,
+    devices,
     emulate,
     join_settings,
     join_writes,
     joinlink,
+    meeting_settings,
+    meetings,
+    presence,
     server,
+    webhooks,
 )
 
 app = typer.Typer(
@@ -33,6 +38,11 @@ connect.register(app)
 joinlink.register(app)
 join_settings.register(app)
 join_writes.register(app)
+devices.register(app)
+presence.register(app)
+meetings.register(app)
+meeting_settings.register(app)
+webhooks.register(app)
 app.add_typer(benchmarks.app, name="bench")
 app.add_typer(emulate.app, name="emulate")
 

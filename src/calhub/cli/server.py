@@ -25,6 +25,7 @@ async def _serve(runtime: Runtime, with_worker: bool) -> None:
         log_config=None,
         access_log=False,
         lifespan="on",
+        timeout_graceful_shutdown=5,  # open event streams (/api/v1/stream) never end by themselves
     )
     server = uvicorn.Server(config)
     if not with_worker:

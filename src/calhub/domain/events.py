@@ -10,7 +10,7 @@ cancelled instance is an EXDATE or an override with ``is_cancelled``. Expanding 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from calhub.domain.ids import CalendarId, EventId, TenantId
@@ -115,6 +115,10 @@ class Event:
     body_format: BodyFormat = "html"
     is_organizer: bool = False
     join: JoinDetails | None = None  # how to join, as detected in the event (or None)
+    # The iCalendar UID every mailbox's copy of the meeting shares. Stored only as a blind index
+    # (so read back as None) and so left out of equality: a mirrored event still equals the
+    # same event planned again, and a sync does not rewrite what did not change.
+    ical_uid: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         check_time(self.start, "start")

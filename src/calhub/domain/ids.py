@@ -19,6 +19,8 @@ CalendarId = NewType("CalendarId", uuid.UUID)
 EventId = NewType("EventId", uuid.UUID)
 OccurrenceId = NewType("OccurrenceId", uuid.UUID)
 SubscriptionId = NewType("SubscriptionId", uuid.UUID)
+DeviceId = NewType("DeviceId", uuid.UUID)
+WebhookEndpointId = NewType("WebhookEndpointId", uuid.UUID)
 
 
 def new_id(now: datetime) -> uuid.UUID:

@@ -26,6 +26,7 @@ from typing import Protocol
 
 from calhub.domain.calendars import CalendarKind, RoomDetails
 from calhub.domain.joinlinks.model import BodyFormat
+from calhub.domain.presence import AutomaticReplies
 from calhub.domain.sync.changes import Change, ItemKind
 
 
@@ -87,6 +88,7 @@ class Capabilities:
     max_subscription_lifetime: timedelta
     max_requests_in_flight_per_mailbox: int
     online_meetings: tuple[str, ...] = ()  # meeting backends the provider runs ("teams", ...)
+    presence: bool = False  # reads a mailbox's automatic replies (out of office)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +234,11 @@ class CalendarProvider(Protocol):
 
     async def mailbox_locale(self, mailbox: str) -> str | None:
         """The mailbox's language as a locale tag (``de-DE``), None when not set."""
+        ...
+
+    async def automatic_replies(self, calendar: CalendarRef) -> AutomaticReplies:
+        """The mailbox's automatic-replies setting as it is now (``Capabilities.presence``);
+        the scheduled window's instants are read in its own zone, else the mailbox's."""
         ...
 
     async def close(self) -> None: ...

@@ -46,7 +46,7 @@ from calhub.services.connections import (
     disable_for_revoked_consent,
 )
 from calhub.services.context import HubContext
-from calhub.services.jobs import defer_join_drain, defer_sync
+from calhub.services.jobs import defer_join_drain, defer_sync, defer_webhook_delivery
 from calhub.sync.engine import SyncOutcome, sync_calendar
 
 BACKOFF_BASE_S: Final = 30.0
@@ -94,6 +94,8 @@ async def sync_calendar_job(
         return await _failed(ctx, tenant_id, calendar_id, connection.id, exc)
     if outcome.join_writes:
         await defer_join_drain(ctx.jobs)
+    if outcome.announced:
+        await defer_webhook_delivery(ctx.jobs)
     return SyncJobResult(outcome)
 
 

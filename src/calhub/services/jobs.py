@@ -13,6 +13,11 @@ they live here, with the lock names that go with them, so both sides spell them 
 - ``calhub.discover_calendars(tenant_id, connection_id)``: list mailboxes and rooms.
 - ``calhub.drain_join_writes()``: carry out due join-block writes (any worker; the rows are
   locked one by one); ``queueing_lock`` so a burst of syncs queues one waiting drain.
+- ``calhub.deliver_webhooks()``: fan new outbox events out to webhook endpoints and deliver what
+  is due (any worker; deliveries are locked a batch at a time). ``queueing_lock``
+  ``deliver_webhooks`` for runs wanted now (whoever adds outbox events calls
+  ``defer_webhook_delivery`` after committing), ``deliver_webhooks_retry`` for the one delayed
+  run a retry due within the minute asks for, so a waiting retry never holds up new events.
 
 ``defer_syncs`` queues many calendars' syncs in one round trip (``JobQueue.defer_many``), for
 the intake, whose POSTs carry up to 100 calendars' notifications.
@@ -30,6 +35,7 @@ ENSURE_SUBSCRIPTION_TASK = "calhub.ensure_subscription"
 RENEW_SUBSCRIPTION_TASK = "calhub.renew_subscription"
 DISCOVER_CALENDARS_TASK = "calhub.discover_calendars"
 DRAIN_JOIN_WRITES_TASK = "calhub.drain_join_writes"
+DELIVER_WEBHOOKS_TASK = "calhub.deliver_webhooks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,3 +144,12 @@ async def defer_discovery(queue: JobQueue, tenant_id: object, connection_id: obj
 
 async def defer_join_drain(queue: JobQueue) -> int | None:
     return await queue.defer(DRAIN_JOIN_WRITES_TASK, queueing_lock="drain_join_writes")
+
+
+async def defer_webhook_delivery(queue: JobQueue, *, delay_s: float | None = None) -> int | None:
+    """Queue a webhook delivery run: now (new outbox events), or in ``delay_s`` (a retry)."""
+    return await queue.defer(
+        DELIVER_WEBHOOKS_TASK,
+        queueing_lock="deliver_webhooks" if delay_s is None else "deliver_webhooks_retry",
+        schedule_in_seconds=delay_s,
+    )

@@ -404,6 +404,9 @@ def event_values(event: Event, keys: TenantKeys, now: datetime) -> Values:
             column="join_details",
             row_id=event.id,
         ).blob,
+        "ical_uid_index": None
+        if event.ical_uid is None
+        else keys.lookup_index("ical_uid", event.ical_uid),
         "created_at": now,
         "updated_at": now,
     }
@@ -465,6 +468,59 @@ def event_addresses(event: Event) -> set[str]:
 def event_row_blobs(row: Row[Any]) -> list[bytes]:
     blobs = [getattr(row, column) for column in SEALED_EVENT_COLUMNS]
     return blobs if row.join_details is None else [*blobs, row.join_details]
+
+
+LISTED_EVENT_TIMES = ("start_at", "end_at", "start_date", "end_date")
+"""Event columns a meetings list selects as ``event_<name>`` next to the occurrence's own."""
+
+
+def listed_event_from_row(row: Row[Any], keys: TenantKeys) -> Event:
+    """The event of a meetings-list row (an occurrence joined with its event, the event's times
+    labelled ``event_*``), reading only what a list shows: organizer, attendees and join
+    details. Subject, body and location stay empty; ``listed_subject`` reads the subject."""
+
+    def open_(column: str) -> str:
+        return keys.open(getattr(row, column), table="events", column=column, row_id=row.event_id)
+
+    organizer = json.loads(open_("organizer"))
+    tz = row.time_zone
+    rid: EventTime | None = None
+    if row.recurrence_id_at is not None:
+        rid = _event_time(row.recurrence_id_at, row.recurrence_id_date, tz)
+    return Event(
+        id=EventId(row.event_id),
+        tenant_id=TenantId(row.tenant_id),
+        calendar_id=CalendarId(row.calendar_id),
+        provider_event_id=row.provider_event_id,
+        start=_event_time(row.event_start_at, row.event_start_date, tz),
+        end=_event_time(row.event_end_at, row.event_end_date, tz),
+        time_zone=tz,
+        organizer=None if organizer is None else _attendee_from_json(organizer),
+        attendees=tuple(_attendee_from_json(a) for a in json.loads(open_("attendees"))),
+        show_as=ShowAs(row.show_as),
+        is_private=row.is_private,
+        is_cancelled=row.is_cancelled,
+        recurrence=_recurrence_from_json(row.recurrence),
+        series_id=None if row.series_id is None else EventId(row.series_id),
+        recurrence_id=rid,
+        change_key=row.change_key,
+        body_format="text" if row.body_format == "text" else "html",
+        is_organizer=row.is_organizer,
+        join=None
+        if row.join_details is None
+        else join_from_sealed(row.join_details, keys, row.event_id),
+    )
+
+
+def listed_subject(row: Row[Any], keys: TenantKeys) -> str:
+    """The subject of a meetings-list row's event."""
+    return keys.open(row.subject, table="events", column="subject", row_id=row.event_id)
+
+
+def join_from_sealed(blob: bytes, keys: TenantKeys, event_id: uuid.UUID) -> JoinDetails:
+    """The join details sealed in ``events.join_details`` of the event ``event_id``."""
+    text = keys.open(blob, table="events", column="join_details", row_id=event_id)
+    return _join_from_json(json.loads(text))
 
 
 # --- occurrences ----------------------------------------------------------------------------

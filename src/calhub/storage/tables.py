@@ -180,6 +180,7 @@ events = Table(
     Column("body_format", Text, nullable=False, server_default=text("'html'")),
     Column("is_organizer", Boolean, nullable=False, server_default=text("false")),
     Column("join_details", LargeBinary),  # sealed JSON of the detected JoinDetails, if any
+    Column("ical_uid_index", LargeBinary),  # blind index of the iCalendar UID: one meeting's copies
     _tenant_fk(),
     ForeignKeyConstraint(
         ["tenant_id", "calendar_id"], ["calendars.tenant_id", "calendars.id"], ondelete="CASCADE"
@@ -190,6 +191,7 @@ events = Table(
     UniqueConstraint("calendar_id", "provider_event_id"),
     Index("ix_events_calendar_id_start_at", "calendar_id", "start_at"),
     Index("ix_events_series_id", "series_id"),
+    Index("ix_events_tenant_id_ical_uid_index", "tenant_id", "ical_uid_index"),
 )
 
 occurrences = Table(
@@ -321,9 +323,13 @@ outbox = Table(
     Column("kind", Text, nullable=False),
     Column("payload", JSONB, nullable=False),
     Column("created_at", _TS, nullable=False),
-    Column("delivered_at", _TS),
+    Column("delivered_at", _TS),  # fanned out to the tenant's webhook endpoints
+    Column("device_id", UUID(as_uuid=True)),  # the one device the event is for, if any
     _tenant_fk(),
     Index("ix_outbox_tenant_id_id", "tenant_id", "id"),
+    Index(
+        "ix_outbox_device_id_id", "device_id", "id", postgresql_where=text("device_id IS NOT NULL")
+    ),
     Index("ix_outbox_undelivered", "id", postgresql_where=text("delivered_at IS NULL")),
 )
 
@@ -359,4 +365,145 @@ join_writes = Table(
     Index("ix_join_writes_tenant_id_event_id", "tenant_id", "event_id"),
     Index("ix_join_writes_tenant_id_id", "tenant_id", "id"),
     Index("ix_join_writes_due", "not_before", "id", postgresql_where=text("state = 'pending'")),
+)
+
+# Room devices and users' clients: each reads the feed of one calendar with its own token
+# (docs/meetings.md). ``name`` is sealed: a client's name may name its user.
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("calendar_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", Text, nullable=False),  # "room" (a room's device) or "client" (a user's app)
+    Column("name", LargeBinary, nullable=False),
+    Column("token_hash", LargeBinary, nullable=False, unique=True),
+    Column("time_zone", Text, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("last_seen_at", _TS),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "calendar_id"], ["calendars.tenant_id", "calendars.id"], ondelete="CASCADE"
+    ),
+    UniqueConstraint("tenant_id", "id"),
+    Index("ix_devices_calendar_id", "calendar_id"),
+)
+
+# A tenant's meeting settings as JSON: the join-prompt lead time and its per-room overrides.
+meeting_settings = Table(
+    "meeting_settings",
+    metadata,
+    Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    Column("settings", JSONB, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    _tenant_fk(),
+)
+
+# One-button-to-push join prompts: one row per (occurrence, device, version), scheduled by the
+# sync and fired by the workers' dispatchers (docs/obtp.md). An occurrence is (event_id: the
+# series or single event, original_start_at: its slot, the epoch for a single event). No
+# foreign key to events: a prompt outlives a deleted event so that it can be withdrawn.
+join_prompts = Table(
+    "join_prompts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("device_id", UUID(as_uuid=True), nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("original_start_at", _TS, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("start_at", _TS, nullable=False),
+    Column("end_at", _TS, nullable=False),
+    Column("fire_at", _TS, nullable=False),
+    Column("state", Text, nullable=False),  # scheduled, sent, withdrawn, dropped
+    Column("join_digest", LargeBinary, nullable=False),
+    Column("content", LargeBinary, nullable=False),  # sealed booking snapshot
+    Column("created_at", _TS, nullable=False),
+    Column("sent_at", _TS),
+    Column("withdrawn_at", _TS),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "device_id"], ["devices.tenant_id", "devices.id"], ondelete="CASCADE"
+    ),
+    UniqueConstraint("device_id", "event_id", "original_start_at", "version"),
+    Index("ix_join_prompts_tenant_id_event_id", "tenant_id", "event_id"),
+    Index("ix_join_prompts_due", "fire_at", "id", postgresql_where=text("state = 'scheduled'")),
+)
+
+# Outbound webhook endpoints (Standard Webhooks signing) and their deliveries, one per
+# (endpoint, outbox event), retried with backoff for up to a day.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("url", LargeBinary, nullable=False),
+    Column("secret", LargeBinary, nullable=False),
+    Column("event_types", JSONB, nullable=False),  # [] = every type
+    Column("state", Text, nullable=False),  # active, disabled
+    Column("created_at", _TS, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    Column("failing_since", _TS),
+    Column("consecutive_failures", Integer, nullable=False, server_default=text("0")),
+    Column("last_success_at", _TS),
+    Column("disabled_at", _TS),
+    Column("disabled_reason", Text),
+    _tenant_fk(),
+    UniqueConstraint("tenant_id", "id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("endpoint_id", UUID(as_uuid=True), nullable=False),
+    Column("event_id", BigInteger, nullable=False),  # the outbox event
+    Column("state", Text, nullable=False),  # pending, delivered, failed
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", _TS, nullable=False),
+    Column("created_at", _TS, nullable=False),
+    Column("last_attempt_at", _TS),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "endpoint_id"],
+        ["webhook_endpoints.tenant_id", "webhook_endpoints.id"],
+        ondelete="CASCADE",
+    ),
+    UniqueConstraint("endpoint_id", "event_id"),
+    Index("ix_webhook_deliveries_tenant_id_id", "tenant_id", "id"),
+    Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        "id",
+        postgresql_where=text("state = 'pending'"),
+    ),
+)
+
+# Out-of-office presence per user calendar, from the mailbox's automatic replies (docs/presence.md).
+presence = Table(
+    "presence",
+    metadata,
+    Column("calendar_id", UUID(as_uuid=True), primary_key=True),
+    Column("tenant_id", UUID(as_uuid=True), nullable=False),
+    Column("reply_status", Text, nullable=False),  # disabled, alwaysEnabled, scheduled
+    Column("scheduled_start_at", _TS),
+    Column("scheduled_end_at", _TS),
+    Column("out_of_office", Boolean, nullable=False),  # as last announced
+    Column("changed_at", _TS, nullable=False),
+    Column("checked_at", _TS, nullable=False),
+    Column("next_flip_at", _TS),  # when a scheduled window starts or ends without a poll
+    Column("last_error", Text),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "calendar_id"], ["calendars.tenant_id", "calendars.id"], ondelete="CASCADE"
+    ),
+    Index(
+        "ix_presence_next_flip_at",
+        "next_flip_at",
+        postgresql_where=text("next_flip_at IS NOT NULL"),
+    ),
+    Index("ix_presence_checked_at", "checked_at"),
 )

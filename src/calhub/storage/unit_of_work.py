@@ -27,18 +27,24 @@ from calhub.storage.repositories import (
     ConnectionRepository,
     ConsentStateRepository,
     DataKeyRepository,
+    DeviceRepository,
     EventRepository,
+    JoinPromptRepository,
     JoinSettingsRepository,
     JoinWritesRepository,
+    MeetingRepository,
+    MeetingSettingsRepository,
     MirrorRepository,
     NotificationInbox,
     OccurrenceRepository,
     OutboxRepository,
+    PresenceRepository,
     Scope,
     SubscriptionRepository,
     SyncStatusRepository,
     TaskEffectRepository,
     TenantRepository,
+    WebhookRepository,
 )
 
 
@@ -59,6 +65,12 @@ class UnitOfWork:
     sync_status: SyncStatusRepository
     mirror: MirrorRepository
     join_settings: JoinSettingsRepository
+    devices: DeviceRepository
+    presence: PresenceRepository
+    webhooks: WebhookRepository
+    meetings: MeetingRepository
+    join_prompts: JoinPromptRepository
+    meeting_settings: MeetingSettingsRepository
 
     def __init__(self, engine: AsyncEngine, keyring: Keyring, *, autocommit: bool = False) -> None:
         self._engine = engine
@@ -94,6 +106,12 @@ class UnitOfWork:
         self.sync_status = SyncStatusRepository(scope)
         self.mirror = MirrorRepository(self.events, self.occurrences)
         self.join_settings = JoinSettingsRepository(scope)
+        self.devices = DeviceRepository(scope)
+        self.presence = PresenceRepository(scope)
+        self.webhooks = WebhookRepository(scope)
+        self.meetings = MeetingRepository(scope)
+        self.join_prompts = JoinPromptRepository(scope)
+        self.meeting_settings = MeetingSettingsRepository(scope)
         return self
 
     async def __aexit__(

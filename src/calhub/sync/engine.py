@@ -2,8 +2,9 @@
 
 A pass reads one whole round of changes, from the saved cursor or, without one, everything in the
 mirror window; plans it with the pure planner (``calhub.domain.sync.planner``); and applies the
-plan, the new cursor, the calendar's sync status, the notifications it answers and the join
-writes the new mirror calls for (ARCHITECTURE.md §4, step 3; ``domain.joinlinks.writeback``) in
+plan, the new cursor, the calendar's sync status, the notifications it answers, the join
+writes the new mirror calls for (ARCHITECTURE.md §4, step 3; ``domain.joinlinks.writeback``) and,
+for a calendar with devices, its ``meeting.*`` events and join prompts (``sync.meeting_feed``) in
 one transaction, so a crash in the middle leaves the mirror and the cursor as they were and the
 next pass repeats the round. An expired cursor (``CursorInvalid``, Graph's 410
 ``SyncStateNotFound``) turns the pass into a full resync of the window, which also removes
@@ -30,6 +31,7 @@ from calhub.providers.base import CalendarProvider, CalendarRef, CursorInvalid, 
 from calhub.storage.repositories.mirror import StalePlan
 from calhub.storage.repositories.notifications import PendingNotifications
 from calhub.storage.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from calhub.sync.meeting_feed import prepare_feed
 
 DEFAULT_JOIN_SETTINGS = JoinSettings()
 
@@ -54,6 +56,7 @@ class SyncOutcome:
     deleted: int
     problems: tuple[str, ...]
     join_writes: int = 0  # join-block writes queued for workers
+    announced: bool = False  # the calendar's devices were told (meeting.* events, prompts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +158,10 @@ async def _apply(
             occurrence_limit=occurrence_limit,
             keywords=join_settings.keywords,
         )
+        feed = await prepare_feed(uow, tenant_id, calendar_id, current, plan, now)
         applied = await uow.mirror.apply(tenant_id, calendar_id, plan, now)
+        if feed is not None:
+            await feed.publish(uow, now)
         join_writes = await _queue_join_writes(
             uow, tenant_id, calendar_id, plan, join_settings, now
         )
@@ -178,6 +184,7 @@ async def _apply(
         deleted=applied.deleted,
         problems=(*round_.problems, *plan.problems),
         join_writes=join_writes,
+        announced=feed is not None,
     )
 
 

@@ -3,7 +3,7 @@ call a service. ``register_tasks`` adds them to an app; nothing is registered at
 
 Sync tasks (names and locks in ``calhub.services.jobs``): ``calhub.sync_calendar``,
 ``calhub.ensure_subscription``, ``calhub.renew_subscription``, ``calhub.discover_calendars`` and
-``calhub.drain_join_writes``.
+``calhub.drain_join_writes``; delivery: ``calhub.deliver_webhooks``.
 
 Periodic work (Procrastinate defers each schedule once across all workers):
 - ``calhub.sync_quiet_calendars`` every 5 minutes: a delta pass for calendars with no
@@ -17,14 +17,27 @@ Periodic work (Procrastinate defers each schedule once across all workers):
 - ``calhub.retry_stalled_jobs`` every minute: a job whose worker stopped heart-beating for
   ``STALLED_AFTER_S`` is put back to ``todo`` (Procrastinate's at-least-once needs this; a stalled
   job holding a ``lock`` would otherwise block its calendar forever).
+- ``calhub.sweep_webhooks`` every minute: fan-out and due webhook deliveries (retries, and
+  events whose delivery job was lost with a worker).
 - ``calhub.prune_finished_jobs`` hourly: finished jobs are deleted after a day so the fetch
   query stays fast.
+- ``calhub.poll_presence`` every minute: the automatic replies of the user mailboxes whose last
+  read is ``CALHUB_PRESENCE_POLL_MINUTES`` old (a share per minute, so reads spread out).
+- ``calhub.flip_due_presence`` every minute: out-of-office windows that started or ended with
+  no new poll (the workers' dispatcher loop does this sooner; this keeps it working without).
+- ``calhub.extend_prompt_horizon`` every 10 minutes: join prompts of every calendar with devices
+  reconciled, so occurrences entering the 48-hour horizon get theirs (docs/obtp.md).
+
+Beside the queue, ``run_worker`` runs the dispatcher loop (``calhub.workers.dispatcher``), which
+fires join prompts within a second of their time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import procrastinate
@@ -40,11 +53,15 @@ from calhub.services import (
     discovery,
     housekeeping,
     join_writes,
+    obtp,
     pings,
+    presence,
     subscriptions,
+    webhook_delivery,
 )
 from calhub.services.context import HubContext
 from calhub.services.jobs import (
+    DELIVER_WEBHOOKS_TASK,
     DISCOVER_CALENDARS_TASK,
     DRAIN_JOIN_WRITES_TASK,
     ENSURE_SUBSCRIPTION_TASK,
@@ -52,6 +69,7 @@ from calhub.services.jobs import (
     RENEW_SUBSCRIPTION_TASK,
     SYNC_CALENDAR_TASK,
 )
+from calhub.workers.dispatcher import run_dispatcher
 
 RUNTIME_CONTEXT_KEY = "calhub_runtime"
 STALLED_AFTER_S = 30.0
@@ -73,6 +91,7 @@ def register_tasks(app: procrastinate.App) -> None:
     """Register every calhub task and periodic schedule on ``app``."""
     _register_sync_tasks(app)
     _register_sync_schedules(app)
+    _register_presence_poll(app)
 
     @app.task(name=PING_TASK, pass_context=True, retry=3)
     async def ping(context: procrastinate.JobContext, tenant_id: str, ping_id: str) -> None:
@@ -147,6 +166,10 @@ def _register_sync_tasks(app: procrastinate.App) -> None:
     async def drain_join_writes(context: procrastinate.JobContext) -> None:
         await join_writes.drain_join_writes(_runtime(context).hub)
 
+    @app.task(name=DELIVER_WEBHOOKS_TASK, pass_context=True, retry=retry)
+    async def deliver_webhooks(context: procrastinate.JobContext) -> None:
+        await webhook_delivery.run_webhook_delivery(_runtime(context).hub)
+
     @app.task(name=DISCOVER_CALENDARS_TASK, pass_context=True, retry=retry)
     async def discover_calendars(
         context: procrastinate.JobContext, tenant_id: str, connection_id: str
@@ -163,12 +186,24 @@ _SYNC_SCHEDULES: tuple[tuple[str, str, Callable[[HubContext], Awaitable[object]]
     ("23 3 * * *", "rediscover_calendars", housekeeping.rediscover_all),
     ("* * * * *", "sweep_join_writes", join_writes.drain_join_writes),
     ("41 4 * * *", "prune_sync_records", housekeeping.prune),
+    ("* * * * *", "sweep_webhooks", webhook_delivery.run_webhook_delivery),
+    ("* * * * *", "flip_due_presence", presence.flip_due_presence),
+    ("*/10 * * * *", "extend_prompt_horizon", obtp.extend_prompt_horizon),
 )
 
 
 def _register_sync_schedules(app: procrastinate.App) -> None:
     for cron, name, use_case in _SYNC_SCHEDULES:
         _schedule(app, cron, name, use_case)
+
+
+def _register_presence_poll(app: procrastinate.App) -> None:
+    @app.periodic(cron="* * * * *", periodic_id="poll_presence")
+    @app.task(name="calhub.poll_presence", queueing_lock="poll_presence", pass_context=True)
+    async def poll_presence(context: procrastinate.JobContext, timestamp: int) -> None:
+        runtime = _runtime(context)
+        interval = timedelta(minutes=runtime.settings.presence_poll_minutes)
+        await presence.poll_due_presence(runtime.hub, interval=interval)
 
 
 def _schedule(
@@ -190,8 +225,16 @@ async def run_worker(runtime: Runtime, concurrency: int, **options: Any) -> None
     """Run a worker on ``runtime``'s queue until cancelled or signalled."""
     register_tasks(runtime.task_app)
     log.info("worker_starting", concurrency=concurrency)
-    await runtime.task_app.run_worker_async(
-        concurrency=concurrency,
-        additional_context={RUNTIME_CONTEXT_KEY: runtime},
-        **options,
+    # The dispatcher fires work due to the second (join prompts) beside the queue.
+    dispatcher = asyncio.create_task(
+        run_dispatcher(runtime.hub, tick_s=runtime.settings.dispatch_tick_s)
     )
+    try:
+        await runtime.task_app.run_worker_async(
+            concurrency=concurrency,
+            additional_context={RUNTIME_CONTEXT_KEY: runtime},
+            **options,
+        )
+    finally:
+        dispatcher.cancel()
+        await asyncio.gather(dispatcher, return_exceptions=True)

@@ -112,6 +112,29 @@ async def test_patch_accepts_enum_members_in_any_case_and_stores_camel_case(
     assert body["delegateMeetingMessageDeliveryOptions"] == "sendToDelegateAndPrincipal"
 
 
+async def test_a_scheduled_window_comes_back_as_graph_writes_it_in_the_zone_given(
+    graph: httpx.AsyncClient,
+) -> None:
+    window = {
+        "status": "scheduled",
+        "scheduledStartDateTime": {"dateTime": "2026-03-09T08:00", "timeZone": "Asia/Tokyo"},
+        "scheduledEndDateTime": {
+            "dateTime": "2026-03-13T17:00:00.5",
+            "timeZone": "Pacific Standard Time",
+        },
+    }
+    await graph.patch(ADELE_URL, json={"automaticRepliesSetting": window})
+    replies = (await graph.get(f"{ADELE_URL}/automaticRepliesSetting")).json()
+    assert replies["scheduledStartDateTime"] == {
+        "dateTime": "2026-03-09T08:00:00.0000000",
+        "timeZone": "Asia/Tokyo",
+    }
+    assert replies["scheduledEndDateTime"] == {
+        "dateTime": "2026-03-13T17:00:00.5000000",
+        "timeZone": "Pacific Standard Time",
+    }
+
+
 async def test_user_purpose_is_read_only(graph: httpx.AsyncClient) -> None:
     response = await graph.patch(ADELE_URL, json={"userPurpose": "room", "timeZone": "UTC"})
     assert (response.status_code, response.json()["error"]["code"]) == (400, "ErrorInvalidRequest")
@@ -129,6 +152,16 @@ async def test_user_purpose_is_read_only(graph: httpx.AsyncClient) -> None:
         {"automaticRepliesSetting": {"mood": "sunny"}},
         {"automaticRepliesSetting": "on"},
         {"automaticRepliesSetting": {"scheduledStartDateTime": "2026-03-09"}},
+        {
+            "automaticRepliesSetting": {
+                "scheduledStartDateTime": {"dateTime": "next monday", "timeZone": "UTC"}
+            }
+        },
+        {
+            "automaticRepliesSetting": {
+                "scheduledEndDateTime": {"dateTime": "2026-02-30T08:00:00", "timeZone": "UTC"}
+            }
+        },
         {"workingHours": {"startTime": "25:00:00"}},
         {"workingHours": {"daysOfWeek": ["someday"]}},
         {"workingHours": {"timeZone": "UTC"}},

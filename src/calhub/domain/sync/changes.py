@@ -48,6 +48,7 @@ class ProviderEvent:
     body_format: BodyFormat = "html"
     is_organizer: bool = False  # this copy is the organizer's (where join blocks are written)
     hints: ProviderHints | None = None  # meeting data the provider knows (Teams joinUrl, ...)
+    ical_uid: str | None = None  # the iCalendar UID every copy of the meeting shares
 
 
 @dataclass(frozen=True, slots=True)

@@ -245,6 +245,7 @@ class _Planner:
             change_key=item.change_key,
             body_format=item.body_format,
             is_organizer=item.is_organizer,
+            ical_uid=item.ical_uid,
             join=detect_join(
                 item.location,
                 item.body,

@@ -4,7 +4,8 @@ Graph answers a GET of one part (``.../mailboxSettings/timeZone``) with that par
 ``value`` for primitives; a PATCH merges the given parts and answers with them. ``userPurpose`` is
 read-only. Values are checked before anything is stored (a bad PATCH changes nothing): strings
 where the CSDL has strings, known time zones (Windows or IANA, kept in the form given), times of
-day, ``dateTimeTimeZone`` objects, and enum members, which are accepted in any case (doc samples
+day, ``dateTimeTimeZone`` objects (a readable wall clock, written back with Graph's seven
+fractional digits), and enum members, which are accepted in any case (doc samples
 send ``"Scheduled"``, ``"All"``) and stored in the CSDL's camelCase.
 """
 
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Body
 from calhub.domain.timezones import UnknownTimeZone, resolve_zone
 from calhub.emulators.graph.access import MailboxDep
 from calhub.emulators.graph.errors import GraphError
+from calhub.emulators.graph.events.times import format_wall, parse_date_time_time_zone
 
 router = APIRouter(prefix="/v1.0/users/{user_id}/mailboxSettings")
 
@@ -150,10 +152,16 @@ def _working_hours(merged: dict[str, Any]) -> dict[str, Any]:
 
 
 def _date_time_time_zone(value: Any, where: str) -> dict[str, str]:
+    """Stored as Graph writes it back: the wall clock with seven fractional digits in the zone
+    as named (an offset in ``dateTime`` is converted into that zone)."""
     data = _object(value, where)
     _known(data, {"dateTime", "timeZone"}, "dateTimeTimeZone")
-    date_time = _string(data.get("dateTime"), f"{where}.dateTime")
-    return {"dateTime": date_time, "timeZone": _time_zone(data.get("timeZone", "UTC"), where)}
+    _string(data.get("dateTime"), f"{where}.dateTime")
+    moment, zone = parse_date_time_time_zone(
+        {"dateTime": data["dateTime"], "timeZone": _time_zone(data.get("timeZone", "UTC"), where)},
+        where,
+    )
+    return {"dateTime": format_wall(moment), "timeZone": zone.name}
 
 
 def _time_zone(value: Any, where: str) -> str:

@@ -15,7 +15,7 @@ outlook.timezone="UTC"``:
   docs/graph-emulator.md) → ``cancelled_starts`` at the series' wall-clock start time;
 - ``sensitivity`` private or confidential → ``is_private``; body content kept as sent with its
   ``contentType``; ``isOrganizer``; ``onlineMeeting.joinUrl`` (else ``onlineMeetingUrl``) as the
-  provider's hint for join detection.
+  provider's hint for join detection; ``iCalUId`` (shared by every mailbox's copy of a meeting).
 
 Attendees without an address (Graph shows some external or deleted recipients that way) are left
 out. Anything else that cannot be read raises ``InvalidResponse`` naming the field.
@@ -130,6 +130,7 @@ def _event(item: Mapping[str, Any], event_id: str) -> ProviderEvent:
         body_format=_body_format(item),
         is_organizer=_flag(item, "isOrganizer"),
         hints=_hints(item),
+        ical_uid=_text(item, "iCalUId") or None,
         **fields,
     )
 

@@ -13,6 +13,8 @@
 - Edits for the join write-back (``calhub.providers.msgraph.edits``): read one event with
   calhub's marker property, replace its body under ``If-Match``, make it a Teams meeting, read
   the mailbox's language.
+- Presence (``calhub.providers.msgraph.presence``): the mailbox's automatic replies from its
+  ``mailboxSettings``.
 - ``verify(mailbox)``: reads the mailbox's calendar (today's calendarView), its mailboxSettings
   and the rooms, and says for each what works, in words.
 """
@@ -28,6 +30,7 @@ from urllib.parse import quote
 from calhub.domain.calendars import CalendarKind, RoomDetails
 from calhub.domain.clock import Clock, SystemClock
 from calhub.domain.joinlinks import BodyFormat
+from calhub.domain.presence import AutomaticReplies
 from calhub.domain.sync.changes import Change
 from calhub.providers.base import (
     CalendarRef,
@@ -45,7 +48,7 @@ from calhub.providers.base import (
     SubscriptionInfo,
     Window,
 )
-from calhub.providers.msgraph import edits
+from calhub.providers.msgraph import edits, presence
 from calhub.providers.msgraph.client import BatchRequest, GraphClient
 from calhub.providers.msgraph.mapping import map_event
 
@@ -57,6 +60,7 @@ CAPABILITIES: Final = Capabilities(
     max_subscription_lifetime=timedelta(minutes=10_070),  # graph.md §4.2, observed ceiling
     max_requests_in_flight_per_mailbox=4,
     online_meetings=(edits.TEAMS,),
+    presence=True,
 )
 ROOMS_PAGE: Final = 100
 USERS_PAGE: Final = 999
@@ -287,6 +291,11 @@ class MicrosoftGraphProvider:
 
     async def mailbox_locale(self, mailbox: str) -> str | None:
         return await edits.mailbox_locale(self.client, mailbox)
+
+    # --- presence --------------------------------------------------------------------------------
+
+    async def automatic_replies(self, calendar: CalendarRef) -> AutomaticReplies:
+        return await presence.read_automatic_replies(self.client, calendar.owner)
 
 
 def _in_words(error: ProviderError) -> str:

@@ -1,0 +1,1 @@
+"""Meetings as users and devices see them: lists, RoomOS bookings, join-prompt rules."""
