@@ -146,6 +146,17 @@ def test_demo_syncs_its_emulated_tenant_and_cleans_up(tmp_path: Path) -> None:
             return bool(adele[0]["sync"]["last_notification_at"])
 
         _wait_for("the emulator's change notification reached calhub", adele_notified)
+
+        # The Board Room's device feed, live in the demo's output: the @webex kickoff with the
+        # join details calhub wrote (its prompt comes about two minutes after the start).
+        def kickoff_on_the_device() -> bool:
+            output = Path(log.name).read_text()
+            return "Board Room device" in output and "adele@northwi" in output
+
+        _wait_for(
+            "the Board Room's device feed showing the kickoff's join details", kickoff_on_the_device
+        )
+        assert "kickoff" in Path(log.name).read_text()
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=30)

@@ -64,6 +64,7 @@ class OutboxListener:
         self._waiting: defaultdict[TenantId, set[Wakeup]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()  # set while LISTEN is in place
+        self.stopping = False  # the process is shutting down: streams end their responses
 
     async def __aenter__(self) -> OutboxListener:
         return self
@@ -82,6 +83,13 @@ class OutboxListener:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def stop_streams(self) -> None:
+        """End every open stream now (the server is shutting down): its client reconnects,
+        to another process, and resumes with ``Last-Event-ID``; without this, shutdown would
+        wait out its grace period for responses that never end."""
+        self.stopping = True
+        self._wake(None)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, tenant_id: TenantId) -> AsyncIterator[Wakeup]:

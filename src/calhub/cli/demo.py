@@ -9,10 +9,16 @@ the emulator's change notifications reach ``/hooks/microsoft``. Then the admin's
 redirect, ``complete_consent``; discovery is queued and the demo's worker discovers, subscribes
 and syncs every calendar. Each start makes a fresh emulator world, so the connection of the
 previous run is replaced by a new one (one connection, however often the demo restarts).
+
+The tenant's ``@webex`` keyword makes Webex Personal Room meetings on the ``northwind`` site.
+Once discovery has found the Board Room, ``show_device_feed`` registers a device for it and
+follows its feed as ``calhub device simulate`` does, printing its bookings as they change and
+the join prompt of the seeded "Project kickoff" about two minutes after the start.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import ssl
@@ -27,11 +33,16 @@ import typer
 
 from calhub.bootstrap import Runtime
 from calhub.cli.common import WILDCARD_HOSTS, console
+from calhub.cli.device_simulate import simulate_device
 from calhub.domain.calendars import ProviderKind
+from calhub.domain.devices import DeviceKind
 from calhub.domain.ids import TenantId
+from calhub.domain.joinlinks.backends import WebexPersonalRoom
+from calhub.domain.joinlinks.settings import JoinSettings
 from calhub.emulators.graph.app import create_app
 from calhub.emulators.graph.clock import EmulatorClock
 from calhub.emulators.graph.demo_seed import (
+    BOARDROOM,
     DEMO_APP_ID,
     DEMO_APP_SECRET,
     DEMO_DOMAIN,
@@ -47,6 +58,7 @@ from calhub.emulators.graph.tls import TlsFiles, ensure_certificates
 from calhub.providers.msgraph.auth import ClientSecret
 from calhub.services import connections
 from calhub.services.apikeys import create_api_key
+from calhub.services.devices import DeviceRejected, register_device
 from calhub.services.providers import MicrosoftCredentials
 from calhub.services.tenants import create_tenant, list_tenants
 from calhub.settings import Settings
@@ -101,14 +113,53 @@ async def running_emulator(emulator: DemoEmulator) -> AsyncIterator[None]:
         yield
 
 
-async def set_up_demo(runtime: Runtime, emulator: DemoEmulator) -> None:
+async def set_up_demo(runtime: Runtime, emulator: DemoEmulator) -> TenantId:
     """The demo tenant, a fresh API key and a consented connection to the emulator; prints
     what a newcomer needs."""
     tenants = [t for t in await list_tenants(runtime.uow) if t.name == DEMO_TENANT]
     tenant = tenants[0] if tenants else await create_tenant(runtime.uow, runtime.clock, DEMO_TENANT)
     issued = await create_api_key(runtime.uow, runtime.clock, tenant.id, "demo")
+    async with runtime.uow() as uow:
+        settings = JoinSettings(webex_personal_room=WebexPersonalRoom(site="northwind"))
+        await uow.join_settings.put(tenant.id, settings, runtime.clock.now())
+        await uow.commit()
     await _connect(runtime, tenant.id, emulator)
     _announce(runtime, emulator, tenant.name, str(tenant.id), issued.token)
+    return tenant.id
+
+
+async def show_device_feed(runtime: Runtime, tenant_id: TenantId) -> None:
+    """Register the Board Room's device once discovery has found the room, then show its
+    bookings and join prompts live, as ``calhub device simulate`` does, until cancelled."""
+    while True:
+        try:
+            issued = await register_device(
+                runtime.hub,
+                tenant_id,
+                kind=DeviceKind.ROOM,
+                calendar=BOARDROOM.address,
+                name=f"{BOARDROOM.name} codec",
+            )
+            break
+        except DeviceRejected:  # the room is not discovered yet
+            await asyncio.sleep(1)
+    device = issued.device.id
+    console.print(
+        f"\n[bold]{BOARDROOM.name} device[/bold] {device}: its feed follows; in another "
+        f"terminal: calhub device simulate --device {device} --token {issued.token}\n"
+    )
+    url = runtime.settings.public_base_url
+    async with httpx.AsyncClient(trust_env=False) as probe:
+        while True:
+            try:
+                if (await probe.get(f"{url}/healthz")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.5)
+    await simulate_device(
+        url, issued.token, str(device), as_json=False, exit_after=None, timeout_s=None
+    )
 
 
 async def _connect(runtime: Runtime, tenant_id: TenantId, emulator: DemoEmulator) -> None:

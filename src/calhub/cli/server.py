@@ -3,31 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from calhub.api.app import create_app
 from calhub.bootstrap import Runtime, bootstrap, database_url_for
 from calhub.cli.common import console, load_settings, run_async, run_with_runtime
-from calhub.cli.demo import prepare_emulator, running_emulator, set_up_demo
+from calhub.cli.demo import prepare_emulator, running_emulator, set_up_demo, show_device_feed
 from calhub.storage.migrate import upgrade_to_head
 from calhub.workers.tasks import run_worker
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server that ends open event streams (``/api/v1/stream``) before it waits for
+    responses to finish: a stream never ends by itself."""
+
+    def __init__(self, config: uvicorn.Config, api: FastAPI) -> None:
+        super().__init__(config)
+        self._api = api
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        listener = getattr(self._api.state, "outbox_listener", None)
+        if listener is not None:
+            listener.stop_streams()
+        await super().shutdown(sockets)
+
+
 async def _serve(runtime: Runtime, with_worker: bool) -> None:
     settings = runtime.settings
+    api = create_app(settings, runtime)
     config = uvicorn.Config(
-        create_app(settings, runtime),
+        api,
         host=settings.host,
         port=settings.port,
         log_config=None,
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=5,  # open event streams (/api/v1/stream) never end by themselves
+        timeout_graceful_shutdown=5,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, api)
     if not with_worker:
         await server.serve()
         return
@@ -82,15 +100,21 @@ def migrate() -> None:
 
 def demo() -> None:
     """Start calhub with the embedded defaults and a Graph emulator with a seeded tenant,
-    connected and syncing; prints a fresh API key and what to try."""
+    connected and syncing; prints a fresh API key and what to try, then a room device's live
+    feed with a join prompt arriving about two minutes in."""
     emulator = prepare_emulator(load_settings())
 
     async def main() -> None:
         # The emulator outlives the runtime, so calhub's Graph clients close their connections
         # before the emulator shuts down (else it would wait for them).
         async with running_emulator(emulator), bootstrap(emulator.settings) as runtime:
-            await set_up_demo(runtime, emulator)
-            await _serve(runtime, with_worker=True)
+            tenant_id = await set_up_demo(runtime, emulator)
+            feed = asyncio.create_task(show_device_feed(runtime, tenant_id))
+            try:
+                await _serve(runtime, with_worker=True)
+            finally:
+                feed.cancel()
+                await asyncio.gather(feed, return_exceptions=True)
 
     run_async(main())
 

@@ -85,7 +85,7 @@ async def _frames(
     yield f"retry: {RECONNECT_MS}\nid: {resume}\n\n"
     last_write = time.monotonic()
     async with listener.subscribe(caller.tenant_id) as wakeup:
-        while True:
+        while not listener.stopping:
             messages = await reader.read()
             if messages:
                 yield "".join(frame(message) for message in messages)

@@ -71,8 +71,12 @@ ROOMS: Final = (
 ADAMS, BAKER, CRYSTAL, BOARDROOM = ROOMS
 
 
+STARTING_SOON: Final = timedelta(minutes=7)  # a join prompt (5 minutes ahead) two minutes in
+
+
 def demo_seed(now: datetime) -> dict[str, Any]:
-    """The demo tenant with a week of meetings starting on ``now``'s day (UTC)."""
+    """The demo tenant with a week of meetings starting on ``now``'s day (UTC), and one
+    ``@webex`` meeting in the Board Room starting ``STARTING_SOON`` after ``now``."""
     today = now.astimezone(UTC).date()
     workdays = [d for d in (today + timedelta(days=n) for n in range(WEEK_DAYS)) if d.weekday() < 5]
     return {
@@ -90,7 +94,11 @@ def demo_seed(now: datetime) -> dict[str, Any]:
                 "access_policy": None,
                 "users": [_user(index, person) for index, person in enumerate(PEOPLE)],
                 "rooms": [_room(index, room) for index, room in enumerate(ROOMS)],
-                "events": _series(today, workdays) + _meetings(workdays),
+                "events": [
+                    *_series(today, workdays),
+                    *_meetings(workdays),
+                    _starting_soon(now),
+                ],
             }
         ]
     }
@@ -183,6 +191,19 @@ def _meetings(workdays: list[date]) -> list[dict[str, Any]]:
                  people=[ADELE, ALEX, LEE, NESTOR], room=ADAMS),
         _day_off(LIDIA, day(4)),
     ]  # fmt: skip
+
+
+def _starting_soon(now: datetime) -> dict[str, Any]:
+    """Adele types ``@webex`` into Location and invites the Board Room: calhub writes the join
+    details, and the room's device gets its join prompt five minutes before the start."""
+    begins = (now + STARTING_SOON).astimezone(UTC).replace(second=0, microsecond=0)
+    meeting = _meeting(
+        ADELE, "Project kickoff", begins.date(), begins.strftime("%H:%M"), minutes=30,
+        people=[ALEX, LEE], room=BOARDROOM,
+    )  # fmt: skip
+    meeting["event"]["start"]["timeZone"] = meeting["event"]["end"]["timeZone"] = "UTC"
+    meeting["event"]["location"] = {"displayName": "@webex"}
+    return meeting
 
 
 def _weekly_on(day: date) -> dict[str, Any]:
