@@ -421,8 +421,22 @@ def _join_from_json(data: dict[str, str]) -> JoinDetails:
 
 
 def event_from_row(row: Row[Any], keys: TenantKeys) -> Event:
+    return _event(row, keys, row.id, times="", content=True)
+
+
+def _event(
+    row: Row[Any], keys: TenantKeys, event_id: uuid.UUID, *, times: str, content: bool
+) -> Event:
+    """The event in ``row``: its times in the columns named ``<times>start_at`` etc., its
+    subject, body and location read only with ``content``."""
+
     def open_(column: str) -> str:
-        return keys.open(getattr(row, column), table="events", column=column, row_id=row.id)
+        return keys.open(getattr(row, column), table="events", column=column, row_id=event_id)
+
+    def when(name: str) -> EventTime:
+        return _event_time(
+            getattr(row, f"{times}{name}_at"), getattr(row, f"{times}{name}_date"), tz
+        )
 
     organizer = json.loads(open_("organizer"))
     tz = row.time_zone
@@ -430,16 +444,16 @@ def event_from_row(row: Row[Any], keys: TenantKeys) -> Event:
     if row.recurrence_id_at is not None:
         rid = _event_time(row.recurrence_id_at, row.recurrence_id_date, tz)
     return Event(
-        id=EventId(row.id),
+        id=EventId(event_id),
         tenant_id=TenantId(row.tenant_id),
         calendar_id=CalendarId(row.calendar_id),
         provider_event_id=row.provider_event_id,
-        start=_event_time(row.start_at, row.start_date, tz),
-        end=_event_time(row.end_at, row.end_date, tz),
+        start=when("start"),
+        end=when("end"),
         time_zone=tz,
-        subject=open_("subject"),
-        body=open_("body"),
-        location=open_("location"),
+        subject=open_("subject") if content else "",
+        body=open_("body") if content else "",
+        location=open_("location") if content else "",
         organizer=None if organizer is None else _attendee_from_json(organizer),
         attendees=tuple(_attendee_from_json(a) for a in json.loads(open_("attendees"))),
         show_as=ShowAs(row.show_as),
@@ -453,7 +467,7 @@ def event_from_row(row: Row[Any], keys: TenantKeys) -> Event:
         is_organizer=row.is_organizer,
         join=None
         if row.join_details is None
-        else _join_from_json(json.loads(open_("join_details"))),
+        else join_from_sealed(row.join_details, keys, event_id),
     )
 
 
@@ -478,38 +492,7 @@ def listed_event_from_row(row: Row[Any], keys: TenantKeys) -> Event:
     """The event of a meetings-list row (an occurrence joined with its event, the event's times
     labelled ``event_*``), reading only what a list shows: organizer, attendees and join
     details. Subject, body and location stay empty; ``listed_subject`` reads the subject."""
-
-    def open_(column: str) -> str:
-        return keys.open(getattr(row, column), table="events", column=column, row_id=row.event_id)
-
-    organizer = json.loads(open_("organizer"))
-    tz = row.time_zone
-    rid: EventTime | None = None
-    if row.recurrence_id_at is not None:
-        rid = _event_time(row.recurrence_id_at, row.recurrence_id_date, tz)
-    return Event(
-        id=EventId(row.event_id),
-        tenant_id=TenantId(row.tenant_id),
-        calendar_id=CalendarId(row.calendar_id),
-        provider_event_id=row.provider_event_id,
-        start=_event_time(row.event_start_at, row.event_start_date, tz),
-        end=_event_time(row.event_end_at, row.event_end_date, tz),
-        time_zone=tz,
-        organizer=None if organizer is None else _attendee_from_json(organizer),
-        attendees=tuple(_attendee_from_json(a) for a in json.loads(open_("attendees"))),
-        show_as=ShowAs(row.show_as),
-        is_private=row.is_private,
-        is_cancelled=row.is_cancelled,
-        recurrence=_recurrence_from_json(row.recurrence),
-        series_id=None if row.series_id is None else EventId(row.series_id),
-        recurrence_id=rid,
-        change_key=row.change_key,
-        body_format="text" if row.body_format == "text" else "html",
-        is_organizer=row.is_organizer,
-        join=None
-        if row.join_details is None
-        else join_from_sealed(row.join_details, keys, row.event_id),
-    )
+    return _event(row, keys, row.event_id, times="event_", content=False)
 
 
 def listed_subject(row: Row[Any], keys: TenantKeys) -> str:

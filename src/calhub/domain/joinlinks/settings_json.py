@@ -30,6 +30,7 @@ from calhub.domain.joinlinks.backends import (
 )
 from calhub.domain.joinlinks.keywords import KeywordRule, KeywordTable
 from calhub.domain.joinlinks.settings import MAX_FRAME_CHARS, JoinSettings
+from calhub.domain.json_fields import Location, checked_object, field_path, json_kind, quoted
 
 __all__ = [
     "KNOWN_BACKENDS",
@@ -67,7 +68,6 @@ _KEYWORD_FIELDS: Final = ("keyword", "backend", "provider", "modifiers")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-Location = tuple[str | int, ...]
 T = TypeVar("T")
 
 
@@ -78,15 +78,7 @@ class InvalidJoinSetting(InvalidBackendConfiguration):
     def __init__(self, location: Location, reason: str) -> None:
         self.location = location
         self.reason = reason
-        super().__init__(f"{_field_path(location)}: {reason}" if location else reason)
-
-
-def _field_path(location: Location) -> str:
-    """``("keywords", 2, "backend")`` → ``keywords[2].backend``."""
-    path = ""
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else part
-    return path
+        super().__init__(f"{field_path(location)}: {reason}" if location else reason)
 
 
 def settings_to_json(settings: JoinSettings) -> dict[str, Any]:
@@ -135,14 +127,7 @@ def settings_from_json(document: object) -> JoinSettings:
 
 
 def _object(value: object, location: Location, known: tuple[str, ...]) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        raise InvalidJoinSetting(location, f"expected an object, got {_kind(value)}")
-    for key in value:
-        if key not in known:
-            raise InvalidJoinSetting(
-                location, f"unknown field {_quoted(key)}; expected one of {', '.join(known)}"
-            )
-    return value
+    return checked_object(value, location, known, InvalidJoinSetting)
 
 
 def _optional(
@@ -200,7 +185,7 @@ def _checked(location: Location, build: Callable[[], T]) -> T:
 
 def _keyword_table(value: object, location: Location) -> KeywordTable:
     if not isinstance(value, list):
-        raise InvalidJoinSetting(location, f"expected a list, got {_kind(value)}")
+        raise InvalidJoinSetting(location, f"expected a list, got {json_kind(value)}")
     if len(value) > MAX_KEYWORDS:
         raise InvalidJoinSetting(location, f"at most {MAX_KEYWORDS} keywords are allowed")
     rules: list[KeywordRule] = []
@@ -208,7 +193,7 @@ def _keyword_table(value: object, location: Location) -> KeywordTable:
         rule = _keyword_rule(item, (*location, index))
         if any(existing.name == rule.name for existing in rules):
             raise InvalidJoinSetting(
-                (*location, index, "keyword"), f"{_quoted(rule.name)} appears more than once"
+                (*location, index, "keyword"), f"{quoted(rule.name)} appears more than once"
             )
         rules.append(rule)
     return KeywordTable(tuple(rules))
@@ -235,7 +220,7 @@ def _keyword_rule(value: object, location: Location) -> KeywordRule:
 
 def _modifiers(value: object, location: Location) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, Mapping):
-        raise InvalidJoinSetting(location, f"expected an object, got {_kind(value)}")
+        raise InvalidJoinSetting(location, f"expected an object, got {json_kind(value)}")
     if len(value) > MAX_MODIFIERS:
         raise InvalidJoinSetting(location, f"at most {MAX_MODIFIERS} modifiers are allowed")
     modifiers: list[tuple[str, str]] = []
@@ -243,7 +228,7 @@ def _modifiers(value: object, location: Location) -> tuple[tuple[str, str], ...]
         if not isinstance(modifier, str) or not _MODIFIER.fullmatch(modifier):
             raise InvalidJoinSetting(
                 location,
-                f"{_quoted(modifier)} is not a modifier: lower-case letters, digits, '.', '_' "
+                f"{quoted(modifier)} is not a modifier: lower-case letters, digits, '.', '_' "
                 "or '-', at most 64",
             )
         backend = _backend_name(_line(target, (*location, modifier)), (*location, modifier))
@@ -255,7 +240,7 @@ def _backend_name(name: str, location: Location) -> str:
     if name not in KNOWN_BACKENDS:
         raise InvalidJoinSetting(
             location,
-            f"unknown backend {_quoted(name)}; expected one of {', '.join(KNOWN_BACKENDS)}",
+            f"unknown backend {quoted(name)}; expected one of {', '.join(KNOWN_BACKENDS)}",
         )
     return name
 
@@ -288,7 +273,7 @@ def _frame(value: object, location: Location) -> str:
 
 def _string(value: object, location: Location) -> str:
     if not isinstance(value, str):
-        raise InvalidJoinSetting(location, f"expected a string, got {_kind(value)}")
+        raise InvalidJoinSetting(location, f"expected a string, got {json_kind(value)}")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate from a "\ud800" escape
@@ -298,28 +283,5 @@ def _string(value: object, location: Location) -> str:
 
 def _bool(value: object, location: Location) -> bool:
     if not isinstance(value, bool):
-        raise InvalidJoinSetting(location, f"expected true or false, got {_kind(value)}")
+        raise InvalidJoinSetting(location, f"expected true or false, got {json_kind(value)}")
     return value
-
-
-def _quoted(value: object) -> str:
-    """A user's name for something, quoted and cut short for an error message."""
-    text = str(value)
-    return repr(text if len(text) <= 40 else f"{text[:40]}...")
-
-
-def _kind(value: object) -> str:
-    """The JSON name of a value's type, for messages (never the value: it may be anything)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__

@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from calhub.domain.ids import CalendarId
+from calhub.domain.json_fields import Location, checked_object, field_path, json_kind
 from calhub.domain.meetings.settings import DEFAULT_LEAD, MAX_LEAD, MeetingSettings
 
 __all__ = ["MAX_ROOMS", "InvalidMeetingSetting", "settings_from_json", "settings_to_json"]
@@ -31,8 +32,6 @@ _TOP_LEVEL_FIELDS: Final = ("lead_minutes", "rooms")
 _ROOM_FIELDS: Final = ("lead_minutes",)
 _MAX_MINUTES: Final = int(MAX_LEAD.total_seconds()) // 60
 
-Location = tuple[str | int, ...]
-
 
 class InvalidMeetingSetting(ValueError):
     """One field of a meeting-settings document is wrong: ``location`` is its path (``()`` for
@@ -41,8 +40,7 @@ class InvalidMeetingSetting(ValueError):
     def __init__(self, location: Location, reason: str) -> None:
         self.location = location
         self.reason = reason
-        path = ".".join(str(part) for part in location)
-        super().__init__(f"{path}: {reason}" if location else reason)
+        super().__init__(f"{field_path(location)}: {reason}" if location else reason)
 
 
 def _minutes(lead: timedelta) -> int:
@@ -73,7 +71,7 @@ def settings_from_json(document: object) -> MeetingSettings:
 def _rooms(value: object) -> dict[CalendarId, timedelta]:
     location: Location = ("rooms",)
     if not isinstance(value, Mapping):
-        raise InvalidMeetingSetting(location, f"expected an object, got {_kind(value)}")
+        raise InvalidMeetingSetting(location, f"expected an object, got {json_kind(value)}")
     if len(value) > MAX_ROOMS:
         raise InvalidMeetingSetting(location, f"at most {MAX_ROOMS} rooms are allowed")
     rooms: dict[CalendarId, timedelta] = {}
@@ -103,30 +101,4 @@ def _lead(value: object, location: Location) -> timedelta:
 
 
 def _object(value: object, location: Location, known: tuple[str, ...]) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        raise InvalidMeetingSetting(location, f"expected an object, got {_kind(value)}")
-    for key in value:
-        if key not in known:
-            raise InvalidMeetingSetting(
-                location, f"unknown field {_quoted(key)}; expected one of {', '.join(known)}"
-            )
-    return value
-
-
-def _quoted(value: object) -> str:
-    text = str(value)
-    return repr(text if len(text) <= 40 else f"{text[:40]}...")
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object" if isinstance(value, Mapping) else type(value).__name__
+    return checked_object(value, location, known, InvalidMeetingSetting)
