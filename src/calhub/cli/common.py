@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -72,6 +72,14 @@ def run_with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
             return await action(runtime)
 
     return run_async(main())
+
+
+OptionalTenant = Annotated[
+    str | None,
+    typer.Option("--tenant", help="calhub tenant id; may be left out while there is only one."),
+]
+"""The ``--tenant`` option of commands that pick the only tenant when it is left out
+(``given_tenant``, ``chosen_tenant``)."""
 
 
 def fail(message: str) -> typer.Exit:

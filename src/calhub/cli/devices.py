@@ -23,7 +23,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from calhub.bootstrap import Runtime
-from calhub.cli.common import chosen_tenant, console, fail, given_tenant, run_with_runtime
+from calhub.cli.common import (
+    OptionalTenant,
+    chosen_tenant,
+    console,
+    fail,
+    given_tenant,
+    run_with_runtime,
+)
 from calhub.cli.device_simulate import simulate
 from calhub.domain.devices import Device, DeviceKind
 from calhub.domain.ids import DeviceId
@@ -41,11 +48,6 @@ device_app = typer.Typer(
     help="Room devices and users' clients: register, list, remove, new token, simulate.",
     no_args_is_help=True,
 )
-
-TenantOption = Annotated[
-    str | None,
-    typer.Option("--tenant", help="calhub tenant id; may be left out while there is only one."),
-]
 
 
 def _device_id(text: str) -> DeviceId:
@@ -77,7 +79,7 @@ def add(
     time_zone: Annotated[
         str, typer.Option("--time-zone", help="IANA zone; bookings reach to its end of day + 8 h.")
     ] = "UTC",
-    tenant: TenantOption = None,
+    tenant: OptionalTenant = None,
 ) -> None:
     """Register a device for a room (--room) or a user's client (--user); prints its token."""
     if (room is None) == (user is None):
@@ -99,7 +101,7 @@ def add(
 
 
 @device_app.command("list")
-def list_(tenant: TenantOption = None) -> None:
+def list_(tenant: OptionalTenant = None) -> None:
     """The tenant's devices: id, kind, calendar, name, time zone, last seen."""
     given = given_tenant(tenant)
 
@@ -131,7 +133,7 @@ def list_(tenant: TenantOption = None) -> None:
 @device_app.command("remove")
 def remove(
     device_id: Annotated[str, typer.Argument(help="The device's id.")],
-    tenant: TenantOption = None,
+    tenant: OptionalTenant = None,
 ) -> None:
     """Remove a device: its token stops working, its pending join prompts are dropped."""
     given, wanted = given_tenant(tenant), _device_id(device_id)
@@ -149,7 +151,7 @@ def remove(
 @device_app.command("token")
 def token(
     device_id: Annotated[str, typer.Argument(help="The device's id.")],
-    tenant: TenantOption = None,
+    tenant: OptionalTenant = None,
 ) -> None:
     """Issue a new token for a device (printed once); the old one stops working at once."""
     given, wanted = given_tenant(tenant), _device_id(device_id)

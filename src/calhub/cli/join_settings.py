@@ -19,6 +19,7 @@ import typer
 
 from calhub.bootstrap import Runtime
 from calhub.cli.common import (
+    OptionalTenant,
     chosen_tenant,
     console,
     fail,
@@ -40,16 +41,9 @@ join_settings_app = typer.Typer(
     no_args_is_help=True,
 )
 
-TenantOption = Annotated[
-    str | None,
-    typer.Option(
-        "--tenant", help="calhub tenant id; may be left out while there is only one tenant."
-    ),
-]
-
 
 @join_settings_app.command("show")
-def show(tenant: TenantOption = None) -> None:
+def show(tenant: OptionalTenant = None) -> None:
     """Print the tenant's join settings as JSON (the defaults if never set)."""
     given = given_tenant(tenant)
 
@@ -67,7 +61,7 @@ def show(tenant: TenantOption = None) -> None:
 @join_settings_app.command("set")
 def set_settings(
     file: Annotated[str, typer.Argument(help="JSON file with the settings; - reads stdin.")],
-    tenant: TenantOption = None,
+    tenant: OptionalTenant = None,
 ) -> None:
     """Replace the tenant's join settings with FILE's; fields left out take their defaults."""
     given = given_tenant(tenant)

@@ -22,7 +22,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from calhub.bootstrap import Runtime
-from calhub.cli.common import chosen_tenant, console, fail, given_tenant, run_with_runtime
+from calhub.cli.common import (
+    OptionalTenant,
+    chosen_tenant,
+    console,
+    fail,
+    given_tenant,
+    run_with_runtime,
+)
 from calhub.services.join_write_status import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -63,12 +70,7 @@ def list_writes(
     state: Annotated[
         JoinWriteState | None, typer.Option("--state", help="Only writes in this state.")
     ] = None,
-    tenant: Annotated[
-        str | None,
-        typer.Option(
-            "--tenant", help="calhub tenant id; may be left out while there is only one tenant."
-        ),
-    ] = None,
+    tenant: OptionalTenant = None,
     limit: Annotated[
         int, typer.Option("--limit", min=1, max=MAX_PAGE_SIZE, help="Writes per page.")
     ] = DEFAULT_PAGE_SIZE,

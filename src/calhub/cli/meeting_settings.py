@@ -20,6 +20,7 @@ import typer
 
 from calhub.bootstrap import Runtime
 from calhub.cli.common import (
+    OptionalTenant,
     chosen_tenant,
     console,
     fail,
@@ -27,7 +28,6 @@ from calhub.cli.common import (
     read_json_document,
     run_with_runtime,
 )
-from calhub.cli.join_settings import TenantOption
 from calhub.domain.meetings.settings_json import settings_to_json
 from calhub.services.meeting_settings import (
     InvalidMeetingSettings,
@@ -44,7 +44,7 @@ meeting_settings_app = typer.Typer(
 
 
 @meeting_settings_app.command("show")
-def show(tenant: TenantOption = None) -> None:
+def show(tenant: OptionalTenant = None) -> None:
     """Print the tenant's meeting settings as JSON (the defaults if never set)."""
     given = given_tenant(tenant)
 
@@ -62,7 +62,7 @@ def show(tenant: TenantOption = None) -> None:
 @meeting_settings_app.command("set")
 def set_settings(
     file: Annotated[str, typer.Argument(help="JSON file with the settings; - reads stdin.")],
-    tenant: TenantOption = None,
+    tenant: OptionalTenant = None,
 ) -> None:
     """Replace the tenant's meeting settings with FILE's; fields left out take their defaults."""
     given = given_tenant(tenant)

@@ -25,7 +25,14 @@ from rich.table import Table
 
 from calhub.api.routes.meetings import meeting_out
 from calhub.bootstrap import Runtime
-from calhub.cli.common import chosen_tenant, console, fail, given_tenant, run_with_runtime
+from calhub.cli.common import (
+    OptionalTenant,
+    chosen_tenant,
+    console,
+    fail,
+    given_tenant,
+    run_with_runtime,
+)
 from calhub.domain.ids import DeviceId
 from calhub.domain.meetings.model import Meeting
 from calhub.domain.meetings.windows import MAX_DEVICE_DAYS, MAX_USER_SPAN
@@ -43,10 +50,6 @@ meetings_app = typer.Typer(
     help="A person's meetings, a device's bookings (RoomOS shape).", no_args_is_help=True
 )
 
-TenantOption = Annotated[
-    str | None,
-    typer.Option("--tenant", help="calhub tenant id; may be left out while there is only one."),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -111,7 +114,7 @@ def user(
         typer.Option("--days", min=1, max=MAX_USER_SPAN.days, help="Days from today to cover."),
     ] = 7,
     tz: Annotated[str, typer.Option("--tz", help="IANA zone the days and times are in.")] = "UTC",
-    tenant: TenantOption = None,
+    tenant: OptionalTenant = None,
     as_json: JsonOption = False,
 ) -> None:
     """The person's meetings (as organizer or attendee) from today on, one per occurrence."""
@@ -146,7 +149,7 @@ def device(
         int,
         typer.Option("--days", min=1, max=MAX_DEVICE_DAYS, help="Days from today (then + 8 h)."),
     ] = 1,
-    tenant: TenantOption = None,
+    tenant: OptionalTenant = None,
     as_json: JsonOption = False,
 ) -> None:
     """The device's bookings from now to the end of its day plus 8 hours, as RoomOS lists them."""

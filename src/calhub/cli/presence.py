@@ -22,7 +22,7 @@ from rich.markup import escape
 
 from calhub.api.routes.presence import PresenceOut, presence_out
 from calhub.bootstrap import Runtime
-from calhub.cli.common import chosen_tenant, fail, given_tenant, run_with_runtime
+from calhub.cli.common import OptionalTenant, chosen_tenant, fail, given_tenant, run_with_runtime
 from calhub.services.presence import PresenceNotFound, RoomHasNoPresence, presence_for
 
 presence_app = typer.Typer(
@@ -57,12 +57,7 @@ def show(
     refresh: Annotated[
         bool, typer.Option("--refresh", help="Read the mailbox now instead of the last poll.")
     ] = False,
-    tenant: Annotated[
-        str | None,
-        typer.Option(
-            "--tenant", help="calhub tenant id; may be left out while there is only one tenant."
-        ),
-    ] = None,
+    tenant: OptionalTenant = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")] = False,
 ) -> None:
     """A user's out-of-office state: automatic replies, scheduled window, next change."""

@@ -27,7 +27,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from calhub.bootstrap import Runtime
-from calhub.cli.common import chosen_tenant, console, fail, given_tenant, run_with_runtime
+from calhub.cli.common import (
+    OptionalTenant,
+    chosen_tenant,
+    console,
+    fail,
+    given_tenant,
+    run_with_runtime,
+)
 from calhub.domain.ids import TenantId, WebhookEndpointId
 from calhub.services.webhooks import (
     DEFAULT_PAGE_SIZE,
@@ -54,10 +61,6 @@ webhooks_app = typer.Typer(
     no_args_is_help=True,
 )
 
-TenantOption = Annotated[
-    str | None,
-    typer.Option("--tenant", help="calhub tenant id; may be left out while there is only one."),
-]
 EndpointArgument = Annotated[str, typer.Argument(help="The webhook endpoint's id.")]
 _STYLES = {
     EndpointState.ACTIVE: "green",
@@ -112,7 +115,7 @@ def add(
             help="An event type to send (repeatable; 'meeting.*' for a prefix). None: all.",
         ),
     ] = None,
-    tenant: TenantOption = None,
+    tenant: OptionalTenant = None,
 ) -> None:
     """Add an endpoint; prints its id and signing secret (shown only now)."""
 
@@ -126,7 +129,7 @@ def add(
 
 
 @webhooks_app.command("list")
-def list_command(tenant: TenantOption = None) -> None:
+def list_command(tenant: OptionalTenant = None) -> None:
     """The tenant's endpoints: id, state, failures, last success, types and URL."""
 
     async def action(runtime: Runtime, tenant_id: TenantId) -> list[WebhookEndpoint]:
@@ -160,7 +163,7 @@ def list_command(tenant: TenantOption = None) -> None:
 
 
 @webhooks_app.command("remove")
-def remove(endpoint: EndpointArgument, tenant: TenantOption = None) -> None:
+def remove(endpoint: EndpointArgument, tenant: OptionalTenant = None) -> None:
     """Remove an endpoint and its deliveries."""
     endpoint_id = _endpoint_id(endpoint)
 
@@ -172,7 +175,7 @@ def remove(endpoint: EndpointArgument, tenant: TenantOption = None) -> None:
 
 
 @webhooks_app.command("enable")
-def enable(endpoint: EndpointArgument, tenant: TenantOption = None) -> None:
+def enable(endpoint: EndpointArgument, tenant: OptionalTenant = None) -> None:
     """Re-enable an endpoint (disabled after a day of failures); its record starts afresh."""
     endpoint_id = _endpoint_id(endpoint)
 
@@ -195,7 +198,7 @@ def deliveries(
     after: Annotated[
         int | None, typer.Option("--after", min=1, help="Start after this delivery id.")
     ] = None,
-    tenant: TenantOption = None,
+    tenant: OptionalTenant = None,
 ) -> None:
     """An endpoint's deliveries, newest first: event, state, attempts, last status and error."""
     endpoint_id = _endpoint_id(endpoint)
