@@ -36,19 +36,18 @@ import contextlib
 import os
 import platform
 import secrets
-import signal
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import psycopg
 
 from calhub.bootstrap import Runtime, bootstrap
+from calhub.cli.bench.processes import HubProcesses, hub_environment, hub_processes
 from calhub.cli.common import run_async
 from calhub.domain.calendars import (
     Calendar,
@@ -144,8 +143,9 @@ async def _run(plan: Plan, report: Progress) -> _Observed:
         root = Path(directory)
         settings = _settings(root)
         async with bootstrap(settings) as runtime:
-            env = _environment(settings, runtime.database_url, root)
-            async with _workers(root, env, plan.workers) as workers:
+            env = hub_environment(settings, runtime.database_url, root, ("dispatch_tick_s",))
+            commands = {f"worker{n}": ["worker"] for n in range(plan.workers)}
+            async with hub_processes(root, env, commands) as workers:
                 began = time.monotonic()
                 fire_at = datetime.now(UTC) + timedelta(seconds=plan.setup_budget_s)
                 tenant_id = await _seed(runtime, plan, fire_at + DEFAULT_LEAD, report)
@@ -153,7 +153,6 @@ async def _run(plan: Plan, report: Progress) -> _Observed:
                 began = time.monotonic()
                 changes = await reconcile_tenant_prompts(runtime.uow, runtime.clock, tenant_id)
                 observed.reconcile_s = time.monotonic() - began
-                observed.prompts = changes.created
                 report("reconcile: prompts scheduled", changes.created, plan.meetings)
                 lead_s = (fire_at - datetime.now(UTC)).total_seconds()
                 if lead_s < SETTLE_S:
@@ -172,68 +171,6 @@ def _settings(root: Path) -> Settings:
     if base.database_url is None:  # a throw-away embedded database and key
         update |= {"data_dir": root / "data", "key_file": root / "data" / "master.key"}
     return base.model_copy(update=update)
-
-
-def _environment(settings: Settings, database_url: str, root: Path) -> dict[str, str]:
-    """The workers' environment: the same settings, the running database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALHUB_")}
-    env |= {
-        "CALHUB_DATABASE_URL": database_url,
-        "CALHUB_DATA_DIR": str(root / "data"),
-        "CALHUB_KEY_FILE": str(settings.resolved_key_file.resolve()),
-        "CALHUB_LOG_LEVEL": settings.log_level,
-        "CALHUB_DISPATCH_TICK_S": str(settings.dispatch_tick_s),
-    }
-    if settings.master_key is not None:
-        env["CALHUB_MASTER_KEY"] = settings.master_key.get_secret_value()
-    return env
-
-
-@dataclass
-class _Workers:
-    root: Path
-    env: dict[str, str]
-    processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
-    logs: list[IO[bytes]] = field(default_factory=list)
-
-    async def start(self, name: str) -> None:
-        log = (self.root / f"{name}.log").open("ab")
-        self.logs.append(log)
-        self.processes[name] = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "calhub", "worker", env=self.env, stdout=log, stderr=log
-        )
-
-    async def kill(self, name: str) -> None:
-        process = self.processes.pop(name)
-        process.send_signal(signal.SIGKILL)
-        await process.wait()
-
-    def check(self) -> None:
-        for name, process in self.processes.items():
-            if process.returncode is not None:
-                log = (self.root / f"{name}.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"calhub {name} exited with {process.returncode}:\n{log}")
-
-
-@contextlib.asynccontextmanager
-async def _workers(root: Path, env: dict[str, str], count: int) -> AsyncIterator[_Workers]:
-    workers = _Workers(root, env)
-    try:
-        for number in range(count):
-            await workers.start(f"worker{number}")
-        yield workers
-    finally:
-        for process in workers.processes.values():
-            if process.returncode is None:
-                process.terminate()
-        for process in workers.processes.values():
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        for log in workers.logs:
-            log.close()
 
 
 # -- the world -----------------------------------------------------------------------------------
@@ -347,7 +284,7 @@ async def _fire_phase(
     tenant_id: TenantId,
     plan: Plan,
     fire_at: datetime,
-    workers: _Workers,
+    workers: HubProcesses,
     observed: _Observed,
     report: Progress,
 ) -> None:
@@ -362,6 +299,8 @@ async def _fire_phase(
             row[0]: row[1]
             for row in await (await reader.execute(_PROMPTS, {"tenant": tenant_id})).fetchall()
         }
+        # Counted from the table: a worker's horizon pass may have scheduled some before ours.
+        observed.prompts = len(fire_at_by_prompt)
         killer = asyncio.create_task(_kill_and_restart(plan, fire_at, workers, observed))
         seen_rows: list[int] = []
         deadline = time.monotonic() + max(0.0, (fire_at - datetime.now(UTC)).total_seconds())
@@ -389,7 +328,10 @@ async def _fire_phase(
             observed.unobserved += 1
             first_seen[prompt_id] = final_read
     observed.duplicates = sum(count - 1 for count in per_version.values())
-    observed.misses = sum(1 for prompt_id in fire_at_by_prompt if prompt_id not in first_seen)
+    unscheduled = max(0, plan.meetings - len(fire_at_by_prompt))  # one device per meeting's room
+    observed.misses = unscheduled + sum(
+        1 for prompt_id in fire_at_by_prompt if prompt_id not in first_seen
+    )
     observed.errors = sorted(
         first_seen[prompt_id] - due.timestamp()
         for prompt_id, due in fire_at_by_prompt.items()
@@ -406,7 +348,7 @@ async def _next_notice(listener: psycopg.AsyncConnection[Any], timeout_s: float)
 
 
 async def _kill_and_restart(
-    plan: Plan, fire_at: datetime, workers: _Workers, observed: _Observed
+    plan: Plan, fire_at: datetime, workers: HubProcesses, observed: _Observed
 ) -> None:
     if not plan.kill:
         return
@@ -414,7 +356,7 @@ async def _kill_and_restart(
     await asyncio.sleep(max(0.0, delay))
     began = time.monotonic()
     await workers.kill("worker0")
-    await workers.start("worker0-restarted")
+    await workers.start("worker0-restarted", "worker")
     observed.killed_worker = "worker0"
     observed.restarted_after_s = time.monotonic() - began
 

@@ -49,21 +49,21 @@ import platform
 import random
 import socket
 import statistics
-import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import httpx
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from calhub.bootstrap import Runtime, bootstrap
+from calhub.cli.bench.processes import HubProcesses, hub_environment, hub_processes
 from calhub.cli.common import run_async
 from calhub.domain.ids import ConnectionId, TenantId
 from calhub.emulators.graph.app import create_app as create_emulator
@@ -176,8 +176,11 @@ async def _run(plan: Plan, report: Progress) -> _Observed:
             settings = _settings(root, origin, tls, api_port)
             async with bootstrap(settings) as runtime:
                 tenant_id, connection_id = await _connect(runtime)
-                env = _environment(settings, runtime.database_url, root)
-                async with _hub_processes(root, env, plan.workers) as hub:
+                env = hub_environment(settings, runtime.database_url, root, _PROCESS_SETTINGS)
+                commands = {"api": ["serve"]} | {
+                    f"worker{n}": ["worker"] for n in range(plan.workers)
+                }
+                async with hub_processes(root, env, commands) as hub:
                     await _wait_until_up(f"http://127.0.0.1:{api_port}/healthz", hub)
                     await defer_discovery(runtime.jobs, tenant_id, connection_id)
                     await _wait_for_first_syncs(runtime, tenant_id, plan, hub, report)
@@ -258,27 +261,17 @@ def _settings(root: Path, origin: str, tls: TlsFiles, api_port: int) -> Settings
     return base.model_copy(update=update)
 
 
-def _environment(settings: Settings, database_url: str, root: Path) -> dict[str, str]:
-    """The hub processes' environment: the same settings, the running database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALHUB_")}
-    env |= {
-        "CALHUB_DATABASE_URL": database_url,
-        "CALHUB_DATA_DIR": str(root / "data"),
-        "CALHUB_KEY_FILE": str(settings.resolved_key_file.resolve()),
-        "CALHUB_HOST": settings.host,
-        "CALHUB_PORT": str(settings.port),
-        "CALHUB_PUBLIC_BASE_URL": settings.public_base_url,
-        "CALHUB_GRAPH_BASE_URL": settings.graph_base_url,
-        "CALHUB_MICROSOFT_LOGIN_URL": settings.microsoft_login_url,
-        "CALHUB_CA_BUNDLE": str(settings.ca_bundle),
-        "CALHUB_PROVIDER_REQUESTS_PER_SECOND": str(settings.provider_requests_per_second),
-        "CALHUB_PROVIDER_REQUEST_BURST": str(settings.provider_request_burst),
-        "CALHUB_WORKER_CONCURRENCY": str(settings.worker_concurrency),
-        "CALHUB_LOG_LEVEL": settings.log_level,
-    }
-    if settings.master_key is not None:
-        env["CALHUB_MASTER_KEY"] = settings.master_key.get_secret_value()
-    return env
+_PROCESS_SETTINGS = (
+    "host",
+    "port",
+    "public_base_url",
+    "graph_base_url",
+    "microsoft_login_url",
+    "ca_bundle",
+    "provider_requests_per_second",
+    "provider_request_burst",
+    "worker_concurrency",
+)
 
 
 async def _connect(runtime: Runtime) -> tuple[TenantId, ConnectionId]:
@@ -299,47 +292,7 @@ async def _connect(runtime: Runtime) -> tuple[TenantId, ConnectionId]:
 # -- the hub's processes -------------------------------------------------------------------------
 
 
-@dataclass
-class _Hub:
-    root: Path
-    processes: dict[str, asyncio.subprocess.Process]
-
-    def check(self) -> None:
-        for name, process in self.processes.items():
-            if process.returncode is not None:
-                log = (self.root / f"{name}.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"calhub {name} exited with {process.returncode}:\n{log}")
-
-
-@contextlib.asynccontextmanager
-async def _hub_processes(root: Path, env: dict[str, str], workers: int) -> AsyncIterator[_Hub]:
-    """``calhub serve`` and ``workers`` ``calhub worker`` processes, stopped by SIGTERM."""
-    logs: list[IO[bytes]] = []
-    hub = _Hub(root, {})
-    commands = {"api": ["serve"]} | {f"worker{n}": ["worker"] for n in range(workers)}
-    try:
-        for name, args in commands.items():
-            log = (root / f"{name}.log").open("ab")
-            logs.append(log)
-            hub.processes[name] = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "calhub", *args, env=env, cwd=root, stdout=log, stderr=log
-            )
-        yield hub
-    finally:
-        for process in hub.processes.values():
-            if process.returncode is None:
-                process.terminate()
-        for process in hub.processes.values():
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        for opened in logs:
-            opened.close()
-
-
-async def _wait_until_up(url: str, hub: _Hub) -> None:
+async def _wait_until_up(url: str, hub: HubProcesses) -> None:
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient(timeout=2) as client:
         while time.monotonic() < deadline:
@@ -352,7 +305,7 @@ async def _wait_until_up(url: str, hub: _Hub) -> None:
 
 
 async def _wait_for_first_syncs(
-    runtime: Runtime, tenant_id: TenantId, plan: Plan, hub: _Hub, report: Progress
+    runtime: Runtime, tenant_id: TenantId, plan: Plan, hub: HubProcesses, report: Progress
 ) -> None:
     """Until every calendar has a subscription and a first sync, and no sync work waits."""
     deadline = time.monotonic() + plan.setup_timeout_s
@@ -469,7 +422,7 @@ async def _lag_phase(
     tenant_id: TenantId,
     state: GraphState,
     plan: Plan,
-    hub: _Hub,
+    hub: HubProcesses,
     report: Progress,
 ) -> dict[str, Any]:
     changes = _Changes()
