@@ -15,7 +15,6 @@ from prometheus_client import CollectorRegistry
 from calhub import __version__
 from calhub.api.errors import install_error_handlers
 from calhub.api.middleware import BodyLimitMiddleware, MetricsMiddleware
-from calhub.api.outbox_listener import OutboxListener
 from calhub.api.routes import (
     calendars,
     connections,
@@ -35,6 +34,7 @@ from calhub.api.routes import (
 )
 from calhub.bootstrap import Runtime, bootstrap
 from calhub.settings import Settings
+from calhub.storage.outbox_listener import OutboxListener
 
 DESCRIPTION = """calhub connects Microsoft 365 and Google Workspace calendars to meetings, rooms
 and scheduling. Authenticate with a tenant API key: `Authorization: Bearer chk_...`.
@@ -49,7 +49,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
                 app.state.runtime = runtime
             else:
                 app.state.runtime = await stack.enter_async_context(bootstrap(settings))
-            # One LISTEN connection per process wakes its event streams (api/outbox_listener).
+            # One LISTEN connection per process wakes its event streams (storage/outbox_listener).
             app.state.outbox_listener = await stack.enter_async_context(
                 OutboxListener(app.state.runtime.database_url)
             )

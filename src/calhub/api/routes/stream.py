@@ -29,11 +29,11 @@ from fastapi.responses import StreamingResponse
 
 from calhub.api.callers import Caller, CallerDep
 from calhub.api.dependencies import RuntimeDep
-from calhub.api.outbox_listener import OutboxListener
 from calhub.api.problems import Problem
 from calhub.domain.ids import DeviceId
 from calhub.services.feed_messages import FeedMessage
 from calhub.services.feed_stream import BATCH, FeedReader, start_after
+from calhub.storage.outbox_listener import OutboxListener
 from calhub.storage.unit_of_work import UnitOfWorkFactory
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
