@@ -84,23 +84,6 @@ class DeviceRepository:
         ).all()
         return await self._decode(tenant_id, rows)
 
-    async def list_for_calendars(
-        self, tenant_id: TenantId, calendar_ids: Sequence[CalendarId]
-    ) -> list[Device]:
-        if not calendar_ids:
-            return []
-        rows = (
-            await self._scope.conn.execute(
-                select(devices)
-                .where(
-                    devices.c.tenant_id == tenant_id,
-                    devices.c.calendar_id.in_(list(set(calendar_ids))),
-                )
-                .order_by(devices.c.id)
-            )
-        ).all()
-        return await self._decode(tenant_id, rows)
-
     async def replace_token(
         self, tenant_id: TenantId, device_id: DeviceId, token_hash: bytes
     ) -> bool:

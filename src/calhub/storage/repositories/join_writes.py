@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, literal, select, update
+from sqlalchemy import Row, insert, literal, select, update
 
 from calhub.domain.ids import CalendarId, EventId, TenantId
 from calhub.storage.repositories.base import Scope, column_arrays, unnested_rows
@@ -194,20 +194,6 @@ class JoinWritesRepository:
                 updated_at=now,
                 attempts=join_writes.c.attempts + 1,
             )
-        )
-
-    async def count_due(self, now: datetime) -> int:
-        return int(
-            (
-                await self._scope.conn.execute(
-                    select(func.count())
-                    .select_from(join_writes)
-                    .where(
-                        join_writes.c.state == JoinWriteState.PENDING.value,
-                        join_writes.c.not_before <= now,
-                    )
-                )
-            ).scalar_one()
         )
 
     async def for_event(self, tenant_id: TenantId, event_id: EventId) -> list[JoinWrite]:
