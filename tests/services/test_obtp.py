@@ -12,13 +12,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+import psycopg
 import pytest
 from sqlalchemy import select
 
 from calhub.domain.calendars import Calendar, CalendarKind
 from calhub.domain.clock import FixedClock
 from calhub.domain.devices import Device, DeviceKind
-from calhub.domain.ids import DeviceId, TenantId, new_id
+from calhub.domain.ids import DeviceId, EventId, TenantId, new_id
+from calhub.domain.meetings.model import SINGLE_EVENT_SLOT
+from calhub.domain.meetings.prompts import PromptTarget, prompt_payload
 from calhub.domain.sync.changes import ItemKind, ProviderEvent
 from calhub.providers.base import CalendarProvider, CalendarRef, ChangePage, Window
 from calhub.services import obtp
@@ -26,8 +29,8 @@ from calhub.services.context import HubContext
 from calhub.services.meeting_settings import InvalidMeetingSettings, set_meeting_settings
 from calhub.services.providers import ProviderEndpoints, ProviderRegistry
 from calhub.storage.crypto import Keyring, StaticKeyProvider
-from calhub.storage.database import create_engine
-from calhub.storage.repositories.outbox import OutboxEvent
+from calhub.storage.database import create_engine, libpq_url
+from calhub.storage.repositories.outbox import OUTBOX_CHANNEL, OutboxEvent
 from calhub.storage.tables import join_prompts
 from calhub.storage.unit_of_work import UnitOfWorkFactory
 from calhub.sync.engine import MirrorWindow, sync_calendar
@@ -171,6 +174,33 @@ async def test_a_synced_meeting_fires_once_at_start_minus_lead(room: Room) -> No
     assert booking["DialInfo"]["ConnectMode"] == "OBTP"
     await room.sync()  # nothing changed: nothing new
     assert await room.sent() == [("obtp.join", 1)]
+
+
+async def test_firing_wakes_the_tenants_streams_with_the_prompts_own_payload(
+    room: Room, fresh_database_url: str
+) -> None:
+    device = await room.add_device()
+    start = TEN + timedelta(microseconds=250_000)  # PostgreSQL would print this one differently
+    room.meeting("m1", start)
+    await room.sync()
+    url = libpq_url(fresh_database_url)
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as listener:
+        await listener.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        room.at(start - LEAD)
+        assert await obtp.fire_due_prompts(room.hub) == 1
+        async with asyncio.timeout(5):
+            notice = await anext(listener.notifies())
+    assert notice.payload == str(room.tenant_id)
+    async with room.hub.uow() as uow:
+        [prompt] = await uow.connection.execute(select(join_prompts))
+    [join] = await room.events("obtp.")
+    target = PromptTarget(device, EventId(prompt.event_id), SINGLE_EVENT_SLOT)
+    end = start + timedelta(minutes=30)
+    assert join.device_id == device
+    assert join.payload == prompt_payload(
+        prompt.id, target, 1, fire_at=start - LEAD, start=start, end=end
+    )
+    assert join.payload["start"] == "2026-03-02T10:00:00.250000+00:00"
 
 
 async def test_a_move_outside_the_lead_time_reschedules_quietly(room: Room) -> None:

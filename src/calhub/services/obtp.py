@@ -3,9 +3,9 @@ reconcile a calendar's or a tenant's prompts on demand (issue 6, "OBTP"; docs/ob
 
 - ``fire_due_prompts(hub)``: one dispatcher tick. Claims up to ``FIRE_BATCH`` due prompts of any
   tenant (``FOR UPDATE SKIP LOCKED``, oldest fire time first), marks them sent and adds one
-  ``obtp.join`` outbox event each, in one transaction: a worker that dies mid-batch leaves its
-  rows due for another, so each prompt goes out exactly once. A prompt whose meeting ended
-  before any dispatcher reached it is dropped, not sent.
+  ``obtp.join`` outbox event each, in one statement and transaction: a worker that dies
+  mid-batch leaves its rows due for another, so each prompt goes out exactly once. A prompt
+  whose meeting ended before any dispatcher reached it is dropped, not sent.
 - ``next_prompt_due(hub)``: when the next one is due, for the dispatcher's sleep.
 - ``extend_prompt_horizon(hub)``: every calendar with devices, reconciled (periodic, every 10
   minutes): occurrences entering the 48-hour horizon get their prompts, and whatever a lost
@@ -17,16 +17,15 @@ reconcile a calendar's or a tenant's prompts on demand (issue 6, "OBTP"; docs/ob
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from itertools import groupby
-from typing import Any, Final
+from typing import Final
 
 import structlog
 
 from calhub.domain.clock import Clock
-from calhub.domain.ids import CalendarId, DeviceId, TenantId
-from calhub.domain.meetings.prompts import JOIN_EVENT, prompt_payload
+from calhub.domain.ids import CalendarId, TenantId
 from calhub.services.context import HubContext
 from calhub.storage.repositories.base import batches
 from calhub.storage.unit_of_work import UnitOfWorkFactory
@@ -51,31 +50,13 @@ log = structlog.get_logger("calhub.obtp")
 async def fire_due_prompts(hub: HubContext, limit: int = FIRE_BATCH) -> int:
     """Send the due prompts (up to ``limit``); returns how many were taken."""
     async with hub.uow() as uow:
-        now = hub.clock.now()
-        fired = await uow.join_prompts.fire_due(now, limit)
-        if not fired:
-            return 0
-        events: dict[TenantId, list[tuple[str, Mapping[str, Any], DeviceId | None]]] = {}
-        for prompt in fired:
-            if prompt.sent:
-                payload = prompt_payload(
-                    prompt.id,
-                    prompt.target,
-                    prompt.version,
-                    fire_at=prompt.fire_at,
-                    start=prompt.start,
-                    end=prompt.end,
-                )
-                events.setdefault(prompt.tenant_id, []).append(
-                    (JOIN_EVENT, payload, prompt.target.device_id)
-                )
-        for tenant_id, rows in events.items():
-            await uow.outbox.add_many(tenant_id, rows, now)
+        fired = await uow.join_prompts.fire_due(hub.clock.now(), limit)
+        for tenant_id in fired.tenant_ids:
+            await uow.outbox.notify(tenant_id)
         await uow.commit()
-    sent = sum(len(rows) for rows in events.values())
-    if sent < len(fired):
-        log.warning("join_prompts_dropped", dropped=len(fired) - sent, reason="meeting ended")
-    return len(fired)
+    if dropped := fired.taken - fired.sent:
+        log.warning("join_prompts_dropped", dropped=dropped, reason="meeting ended")
+    return fired.taken
 
 
 async def next_prompt_due(hub: HubContext) -> datetime | None:

@@ -418,6 +418,8 @@ join_prompts = Table(
     Column("state", Text, nullable=False),  # scheduled, sent, withdrawn, dropped
     Column("join_digest", LargeBinary, nullable=False),
     Column("content", LargeBinary, nullable=False),  # sealed booking snapshot
+    # Its obtp.join payload but for the prompt's id: ids and times, no personal data.
+    Column("payload", JSONB, nullable=False),
     Column("created_at", _TS, nullable=False),
     Column("sent_at", _TS),
     Column("withdrawn_at", _TS),

@@ -48,6 +48,7 @@ __all__ = [
     "WantedPrompt",
     "join_fingerprint",
     "plan_prompts",
+    "prompt_event_fields",
     "prompt_payload",
     "wanted_prompt",
 ]
@@ -208,8 +209,16 @@ def prompt_payload(
 ) -> dict[str, Any]:
     """The outbox payload of an ``obtp.join`` or ``obtp.withdrawn`` event: ids, version and
     times only (the booking travels sealed in the prompt and is added when rendered)."""
+    fields = prompt_event_fields(target, version, fire_at=fire_at, start=start, end=end)
+    return {"prompt_id": prompt_id, **fields}
+
+
+def prompt_event_fields(
+    target: PromptTarget, version: int, *, fire_at: datetime, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """``prompt_payload`` without the prompt's id: what is known before the prompt is stored.
+    Stored with it, so firing builds the ``obtp.join`` payload in the database."""
     return {
-        "prompt_id": prompt_id,
         "device_id": str(target.device_id),
         "event_id": str(target.meeting_id),
         "booking_id": booking_id(target.meeting_id, target.slot),

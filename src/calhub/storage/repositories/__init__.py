@@ -26,7 +26,7 @@ from calhub.storage.repositories.consent_states import (
 from calhub.storage.repositories.data_keys import DataKeyRepository
 from calhub.storage.repositories.devices import DeviceRepository
 from calhub.storage.repositories.events import EventRepository
-from calhub.storage.repositories.join_prompts import FiredPrompt, JoinPromptRepository
+from calhub.storage.repositories.join_prompts import FiredPrompts, JoinPromptRepository
 from calhub.storage.repositories.join_settings import JoinSettingsRepository
 from calhub.storage.repositories.join_writes import (
     JoinWrite,
@@ -68,7 +68,7 @@ __all__ = [
     "DueCalendar",
     "DuePoll",
     "EventRepository",
-    "FiredPrompt",
+    "FiredPrompts",
     "InboxNotification",
     "IntakeSubscription",
     "JoinPromptRepository",

@@ -6,11 +6,12 @@ version; ``join_digest`` is an HMAC under the tenant's blind-index key, so it re
 
 Reconciling (``calhub.sync.prompts``) finds the devices of calendars (``targets``), serialises
 with other reconciles of the same calendars (``lock_calendars``), locks their live prompts
-(``live``, ``FOR UPDATE``) and writes the plan (``apply``). Firing (``fire_due``) claims due
-rows across tenants with ``FOR UPDATE SKIP LOCKED`` and marks them sent in one statement; the
-caller adds their outbox events in the same transaction, so a prompt is sent exactly once even
-when a worker dies mid-batch. ``fire_due`` and ``next_fire_at`` are cross-tenant (dispatchers
-serve every tenant), as is ``calendars_with_devices(None)`` (the horizon pass).
+(``live``, ``FOR UPDATE``) and writes the plan (``apply``), each new prompt with its event
+payload but for its id (``payload``). Firing (``fire_due``) is one statement: it claims due rows
+across tenants with ``FOR UPDATE SKIP LOCKED``, marks them sent and inserts their outbox events,
+so a prompt is sent exactly once even when a worker dies mid-batch, and nothing is done per
+prompt in Python. ``fire_due`` and ``next_fire_at`` are cross-tenant (dispatchers serve every
+tenant), as is ``calendars_with_devices(None)`` (the horizon pass).
 """
 
 from __future__ import annotations
@@ -25,26 +26,31 @@ from typing import Any, Final
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Row,
     and_,
     case,
     delete,
     func,
+    literal,
     null,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from calhub.domain.events import EventTime
 from calhub.domain.ids import CalendarId, DeviceId, EventId, TenantId
 from calhub.domain.meetings.model import occurrence_slot
 from calhub.domain.meetings.prompts import (
+    JOIN_EVENT,
     LivePrompt,
     PromptPlan,
     PromptState,
     PromptTarget,
     WantedPrompt,
+    prompt_event_fields,
 )
 from calhub.storage.crypto.fields import TenantKeys
 from calhub.storage.mappers import occurrence_from_row
@@ -55,26 +61,23 @@ from calhub.storage.repositories.base import (
     overlaps_window,
     unnested_rows,
 )
-from calhub.storage.tables import devices, events, join_prompts, occurrences
+from calhub.storage.tables import devices, events, join_prompts, occurrences, outbox
 
 _CONTENT_NAMESPACE: Final = uuid.UUID("5f0d6c38-1f5e-4c57-9d0c-5f4b8e0a7c21")
 _LOCK_CLASS: Final = 0x0B7B  # first key of the calendars' advisory locks: "OBTP"
 _DIGEST_PURPOSE: Final = "join_prompt"
 _TARGET_COLUMNS: Final = ("device_id", "event_id", "original_start_at")
+_TIMESTAMP: Final = DateTime(timezone=True)
 
 
 @dataclass(frozen=True, slots=True)
-class FiredPrompt:
-    """A prompt a dispatcher took: ``sent`` (False: dropped, its meeting ended unsent)."""
+class FiredPrompts:
+    """What one ``fire_due`` did: prompts taken, of which ``sent`` (the rest were dropped: their
+    meeting ended unsent), and the tenants with new outbox events."""
 
-    id: int
-    tenant_id: TenantId
-    target: PromptTarget
-    version: int
-    fire_at: datetime
-    start: datetime
-    end: datetime
-    sent: bool
+    taken: int
+    sent: int
+    tenant_ids: tuple[TenantId, ...]
 
 
 def _content_row_id(target: PromptTarget, version: int) -> uuid.UUID:
@@ -263,6 +266,13 @@ class JoinPromptRepository:
                     "fire_at": prompt.fire_at,
                     "state": PromptState.SCHEDULED.value,
                     "join_digest": prompt.join_digest,
+                    "payload": prompt_event_fields(
+                        prompt.target,
+                        version,
+                        fire_at=prompt.fire_at,
+                        start=prompt.start,
+                        end=prompt.end,
+                    ),
                     "content": keys.seal_bytes(
                         content,
                         table="join_prompts",
@@ -302,10 +312,13 @@ class JoinPromptRepository:
         )
         return {_target(row): row.version for row in rows}
 
-    async def fire_due(self, now: datetime, limit: int) -> list[FiredPrompt]:
+    async def fire_due(self, now: datetime, limit: int) -> FiredPrompts:
         """Take up to ``limit`` due prompts of any tenant, oldest fire time first, skipping rows
-        another dispatcher holds, and mark them sent (or dropped, when their meeting has ended).
-        The caller adds the outbox events and commits; a rollback leaves them due."""
+        another dispatcher holds; mark them sent (or dropped, when their meeting has ended) and
+        add an ``obtp.join`` outbox event for each one sent, all in one statement, with the
+        payload made in the database from the stored one. The caller notifies the tenants'
+        streams and commits; a rollback leaves the prompts due and their events unwritten."""
+        ended = join_prompts.c.end_at <= now
         due = (
             select(join_prompts.c.id)
             .where(
@@ -317,42 +330,57 @@ class JoinPromptRepository:
             .with_for_update(skip_locked=True)
             .cte("due")
         )
-        rows = await self._scope.conn.execute(
+        fired = (
             update(join_prompts)
             .where(join_prompts.c.id == due.c.id)
             .values(
-                state=case(
-                    (join_prompts.c.end_at <= now, PromptState.DROPPED.value),
-                    else_=PromptState.SENT.value,
-                ),
-                sent_at=case((join_prompts.c.end_at <= now, null()), else_=now),
+                state=case((ended, PromptState.DROPPED.value), else_=PromptState.SENT.value),
+                sent_at=case((ended, null()), else_=now),
             )
             .returning(
                 join_prompts.c.id,
                 join_prompts.c.tenant_id,
                 join_prompts.c.device_id,
-                join_prompts.c.event_id,
-                join_prompts.c.original_start_at,
-                join_prompts.c.version,
                 join_prompts.c.fire_at,
-                join_prompts.c.start_at,
-                join_prompts.c.end_at,
                 join_prompts.c.state,
+                join_prompts.c.payload,
             )
+            .cte("fired")
         )
-        return [
-            FiredPrompt(
-                id=row.id,
-                tenant_id=TenantId(row.tenant_id),
-                target=_target(row),
-                version=row.version,
-                fire_at=row.fire_at,
-                start=row.start_at,
-                end=row.end_at,
-                sent=row.state == PromptState.SENT.value,
+        payload = fired.c.payload.op("||", return_type=JSONB)(
+            func.jsonb_build_object("prompt_id", fired.c.id)
+        )
+        sent = (
+            outbox.insert()
+            .from_select(
+                ["tenant_id", "kind", "payload", "device_id", "created_at"],
+                select(
+                    fired.c.tenant_id,
+                    literal(JOIN_EVENT),
+                    payload,
+                    fired.c.device_id,
+                    literal(now, _TIMESTAMP),
+                )
+                .where(fired.c.state == PromptState.SENT.value)
+                # The outbox numbers its events in fire order.
+                .order_by(fired.c.fire_at, fired.c.id),
             )
-            for row in rows
-        ]
+            .returning(outbox.c.tenant_id)
+            .cte("sent")
+        )
+        row = (
+            await self._scope.conn.execute(
+                select(
+                    select(func.count()).select_from(fired).scalar_subquery().label("taken"),
+                    select(func.count()).select_from(sent).scalar_subquery().label("sent"),
+                    select(func.array_agg(sent.c.tenant_id.distinct()))
+                    .scalar_subquery()
+                    .label("tenants"),
+                )
+            )
+        ).one()
+        tenants = tuple(sorted(TenantId(tenant) for tenant in row.tenants or ()))
+        return FiredPrompts(taken=row.taken, sent=row.sent, tenant_ids=tenants)
 
     async def next_fire_at(self) -> datetime | None:
         """The earliest fire time of any scheduled prompt (the partial index's first entry)."""

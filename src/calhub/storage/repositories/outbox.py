@@ -66,8 +66,10 @@ class OutboxRepository:
     def __init__(self, scope: Scope) -> None:
         self._scope = scope
 
-    async def _notify(self, tenant_id: TenantId) -> None:
-        # Delivered at commit, once per transaction however often it is called.
+    async def notify(self, tenant_id: TenantId) -> None:
+        """Wake the tenant's streams when the transaction commits (once per transaction, however
+        often it is called). ``add``/``add_many`` call it; code inserting events in a statement
+        of its own (firing join prompts) calls it itself."""
         await self._scope.conn.execute(select(func.pg_notify(OUTBOX_CHANNEL, str(tenant_id))))
 
     async def add(
@@ -90,7 +92,7 @@ class OutboxRepository:
             .returning(outbox.c.id)
         )
         event_id = int(result.scalar_one())
-        await self._notify(tenant_id)
+        await self.notify(tenant_id)
         return event_id
 
     async def add_many(
@@ -121,7 +123,7 @@ class OutboxRepository:
         ]
         result = await self._scope.conn.execute(statement, column_arrays(values, _NEW_COLUMNS))
         ids = sorted(int(event_id) for event_id in result.scalars())
-        await self._notify(tenant_id)
+        await self.notify(tenant_id)
         return ids
 
     @staticmethod
