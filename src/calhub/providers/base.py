@@ -89,6 +89,9 @@ class Capabilities:
     max_requests_in_flight_per_mailbox: int
     online_meetings: tuple[str, ...] = ()  # meeting backends the provider runs ("teams", ...)
     presence: bool = False  # reads a mailbox's automatic replies (out of office)
+    # A changed series comes with all its exceptions (Graph's delta); else only what changed,
+    # and a dropped exception as a cancelled instance (Google's incremental sync).
+    series_reported_whole: bool = True
 
 
 @dataclass(frozen=True, slots=True)

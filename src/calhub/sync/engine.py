@@ -65,6 +65,7 @@ class _Round:
     cursor: str
     pages: int
     problems: list[str]
+    whole_series: bool  # a changed series comes with all its exceptions (Capabilities)
 
 
 async def sync_calendar(
@@ -120,7 +121,8 @@ async def _read_round(
         changes.extend(page.changes)
         problems.extend(page.problems)
         if page.cursor is not None:
-            return _Round(changes, page.cursor, pages, problems)
+            whole_series = provider.capabilities.series_reported_whole
+            return _Round(changes, page.cursor, pages, problems, whole_series)
     raise CursorInvalid("the provider ended a round without a cursor")
 
 
@@ -157,6 +159,7 @@ async def _apply(
             new_event_id=lambda: EventId(new_id(now)),
             occurrence_limit=occurrence_limit,
             keywords=join_settings.keywords,
+            whole_series=round_.whole_series,
         )
         feed = await prepare_feed(uow, tenant_id, calendar_id, current, plan, now)
         applied = await uow.mirror.apply(tenant_id, calendar_id, plan, now)

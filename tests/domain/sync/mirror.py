@@ -27,6 +27,7 @@ class Mirror:
     occurrences: dict[EventId, tuple[Occurrence, ...]] = field(default_factory=dict)
     truncated: set[EventId] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+    whole_series: bool = True  # the provider reports a changed series whole (Graph)
 
     def new_event_id(self) -> EventId:
         return EventId(uuid.UUID(int=next(self._ids)))
@@ -53,6 +54,7 @@ class Mirror:
             calendar_id=CALENDAR,
             new_event_id=self.new_event_id,
             occurrence_limit=limit,
+            whole_series=self.whole_series,
         )
 
     def apply(self, plan: SyncPlan) -> None:

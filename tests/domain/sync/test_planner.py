@@ -198,6 +198,37 @@ def test_a_reported_master_carries_all_its_exceptions() -> None:
     assert occurrence_starts(mirror, "s") == [T0, T0 + DAY, T0 + 2 * DAY]
 
 
+def test_a_master_reported_alone_keeps_its_exceptions_when_series_are_not_reported_whole() -> None:
+    mirror = Mirror(whole_series=False)  # Google: an incremental sync reports what changed
+    mirror.sync([series("s"), exception("x", "s", T0 + DAY, T0 + DAY + HOUR)])
+    mirror.sync([series("s", subject="Renamed")])
+    assert set(mirror.by_provider_id()) == {"s", "x"}
+    assert occurrence_starts(mirror, "s") == [T0, T0 + 2 * DAY, T0 + 3 * DAY, T0 + 4 * DAY]
+    assert occurrence_starts(mirror, "x") == [T0 + DAY + HOUR]
+
+
+def test_a_cancelled_instance_takes_its_slot_out_of_the_series() -> None:
+    mirror = Mirror(whole_series=False)
+    mirror.sync([series("s"), exception("s_3", "s", T0 + 3 * DAY, T0 + 3 * DAY + HOUR)])
+    cancelled = [
+        ProviderEvent(
+            pid,
+            ItemKind.EXCEPTION,
+            original,
+            original + HOUR,
+            series_provider_id="s",
+            original_start=original,
+            is_cancelled=True,
+        )
+        for pid, original in (("s_1", T0 + DAY), ("s_3", T0 + 3 * DAY))
+    ]
+    mirror.sync(cancelled)  # one instance deleted, and the moved one deleted too
+    assert occurrence_starts(mirror, "s") == [T0, T0 + 2 * DAY, T0 + 4 * DAY]
+    assert mirror.by_provider_id()["s_1"].is_cancelled
+    assert occurrence_starts(mirror, "s_3") == []
+    assert mirror.plan(cancelled).upserts == ()  # reported again: nothing to do
+
+
 def test_a_master_that_becomes_a_single_event_loses_its_exceptions() -> None:
     mirror = Mirror()
     mirror.sync([series("s"), exception("x", "s", T0 + DAY, T0 + DAY + HOUR)])

@@ -15,11 +15,16 @@ and applies the plan in one transaction. The rules, in the order they are applie
   ``cancelled_starts`` join its recurrence's EXDATEs.
 - The mirror keeps what the provider reports, whatever its times: Graph's delta reports only
   items with instances in the window and removes those that leave it, so nothing is filtered here.
-- A reported series is whole: Graph reports a changed series as its master followed by every
-  occurrence and exception in the window (graph.md section 3.2, the emulator's ``delta``), and
-  editing a master's times or rule drops its exceptions. So when a master (or an item that used
-  to be one) is reported, its mirrored exceptions not reported in the same chain are deleted.
-  Known limit: an exception moved out of the window is indistinguishable from a dropped one.
+- With ``whole_series`` (Graph), a reported series is whole: Graph reports a changed series as
+  its master followed by every occurrence and exception in the window (graph.md section 3.2, the
+  emulator's ``delta``), and editing a master's times or rule drops its exceptions. So when a
+  master (or an item that used to be one) is reported, its mirrored exceptions not reported in
+  the same chain are deleted. Known limit: an exception moved out of the window is
+  indistinguishable from a dropped one. Without it (Google), an incremental sync reports only
+  what changed, so a reported master leaves its exceptions as they are; the provider reports an
+  exception it dropped as a cancelled instance.
+- A cancelled exception (Google's cancelled instance of a series) is mirrored as a cancelled
+  event: it has no occurrence, and its slot is taken out of the series.
 - An exception names its master by provider id; the master may come in the same chain (before or
   after it) or be in the mirror. An exception whose master is nowhere (or is not a series) is not
   mirrored and becomes a problem line: mirrored as a single event it would count twice once the
@@ -86,15 +91,19 @@ def plan_changes(
     new_event_id: Callable[[], EventId],
     occurrence_limit: int,
     keywords: KeywordTable = DEFAULT_KEYWORDS,
+    whole_series: bool = True,
 ) -> SyncPlan:
     """The plan that brings the mirror of one calendar up to date with one page chain.
 
     ``current`` maps provider ids to the mirrored events (as loaded per the module docstring);
     ``occurrence_limit`` caps the occurrences kept per event in ``[window_start, window_end)``;
-    ``keywords`` is the tenant's keyword table for the join details found on each event.
+    ``keywords`` is the tenant's keyword table for the join details found on each event;
+    ``whole_series`` says the provider reports a changed series with all its exceptions.
     """
     window = MirrorWindow(window_start, window_end, occurrence_limit)
-    planner = _Planner(current, window, tenant_id, calendar_id, new_event_id, keywords)
+    planner = _Planner(
+        current, window, tenant_id, calendar_id, new_event_id, keywords, whole_series
+    )
     return planner.plan(changes)
 
 
@@ -118,6 +127,7 @@ class _Planner:
         calendar_id: CalendarId,
         new_event_id: Callable[[], EventId],
         keywords: KeywordTable,
+        whole_series: bool,
     ) -> None:
         self.current = current
         self.final: dict[str, Event] = dict(current)
@@ -130,6 +140,7 @@ class _Planner:
         self.reported_masters: set[EventId] = set()  # ids of reported top-level items
         self.touched_series: set[EventId] = set()
         self.problems: list[str] = []
+        self.whole_series = whole_series
 
     def plan(self, changes: Sequence[Change]) -> SyncPlan:
         latest = _latest(changes)
@@ -258,7 +269,8 @@ class _Planner:
         )
 
     def _drop_unreported_exceptions(self) -> None:
-        self._delete_exceptions(of=self.reported_masters, keep=self.reported.keys())
+        if self.whole_series:
+            self._delete_exceptions(of=self.reported_masters, keep=self.reported.keys())
 
     def _drop_cancelled_exceptions(self) -> None:
         cancelled = {
