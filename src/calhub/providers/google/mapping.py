@@ -223,10 +223,9 @@ def _rfc5545_value(text: str, zone: tzinfo, event_id: str) -> EventTime:
     moment = _DATE_TIME_VALUE.match(text)
     if moment is None:
         raise InvalidResponse(f"event {event_id}: recurrence: cannot read the value {text!r}")
-    wall = datetime.strptime(text.rstrip("Z"), "%Y%m%dT%H%M%S")
-    if moment[1] == "Z":
-        return wall.replace(tzinfo=UTC).astimezone(zone)
-    return wall.replace(tzinfo=zone)
+    utc = moment[1] == "Z"
+    read = datetime.strptime(text.rstrip("Z"), "%Y%m%dT%H%M%S").replace(tzinfo=UTC if utc else zone)
+    return read.astimezone(zone)
 
 
 def _person(value: object, event_id: str, what: str) -> Attendee | None:

@@ -1,0 +1,1 @@
+"""Calendar push notifications: ``events.watch`` channels, their delivery and ``channels.stop``."""
