@@ -23,7 +23,7 @@ from calhub.domain.ids import DeviceId, EventId, TenantId, new_id
 from calhub.domain.meetings.model import SINGLE_EVENT_SLOT
 from calhub.domain.meetings.prompts import PromptTarget, prompt_payload
 from calhub.domain.sync.changes import ItemKind, ProviderEvent
-from calhub.providers.base import CalendarProvider, CalendarRef, ChangePage, Window
+from calhub.providers.base import CalendarProvider, CalendarRef, Capabilities, ChangePage, Window
 from calhub.services import obtp
 from calhub.services.context import HubContext
 from calhub.services.meeting_settings import InvalidMeetingSettings, set_meeting_settings
@@ -46,6 +46,15 @@ ZOOM = "https://zoom.us/j/123456789"
 
 class ListingProvider:
     """A calendar provider whose every round lists the room's meetings as they are now."""
+
+    capabilities = Capabilities(
+        delta_sync=False,
+        push_notifications=False,
+        rooms_directory=False,
+        batch_requests=False,
+        max_subscription_lifetime=timedelta(0),
+        max_requests_in_flight_per_mailbox=1,
+    )
 
     def __init__(self) -> None:
         self.items: dict[str, ProviderEvent] = {}
