@@ -21,6 +21,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from calhub.emulators.control_bodies import BadControlBody
+
 # The canonical gRPC status name Google adds beside the HTTP code.
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -117,6 +119,10 @@ def install_error_handlers(app: FastAPI) -> None:
             error = GoogleError(exc.status_code, "invalid", str(exc.detail))
         return render(error)
 
+    async def on_bad_control_body(request: Request, exc: Exception) -> Response:
+        return render(GoogleError(400, "badRequest", str(exc)))
+
     app.add_exception_handler(GoogleError, on_google_error)
+    app.add_exception_handler(BadControlBody, on_bad_control_body)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -18,14 +18,21 @@ Other parts add their own routes under ``/_emulator`` (delta-token expiry, subsc
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 from fastapi import APIRouter, Request
 
+from calhub.emulators.control_bodies import (
+    SHARED_KNOBS,
+    BadControlBody,
+    KnobReader,
+    fault_changes,
+    json_body,
+    json_object,
+    move_clock,
+    positive,
+)
 from calhub.emulators.graph.access import StateDep
 from calhub.emulators.graph.errors import GraphError, SeedInvalid
 from calhub.emulators.graph.faults import mailbox_usage
@@ -38,7 +45,7 @@ router = APIRouter(prefix="/_emulator", tags=["emulator control"])
 @router.post("/reset")
 async def reset(request: Request, state: StateDep) -> dict[str, Any]:
     """Replace everything with the seed in the body."""
-    seed = await _json_body(request)
+    seed = json_body(await request.body())
     try:
         load_seed(state, seed)
     except SeedInvalid as exc:
@@ -60,25 +67,18 @@ async def get_faults(state: StateDep) -> dict[str, Any]:
 @router.post("/faults")
 async def set_faults(request: Request, state: StateDep) -> dict[str, Any]:
     """Change any of the knobs; the others keep their values."""
-    body = _object(await _json_body(request), "the body")
-    changes: dict[str, Any] = {}
-    for name, value in body.items():
-        parse = _KNOBS.get(name)
-        if parse is None:
-            known = ", ".join(_KNOBS)
-            raise _bad_request(f"Unknown fault knob '{name}'; the knobs are: {known}.")
-        changes[name] = parse(name, value)
-    state.faults = dataclasses.replace(state.faults, **changes)
+    body = json_object(await request.body())
+    state.faults = dataclasses.replace(state.faults, **fault_changes(body, _KNOBS))
     return _faults_json(state.faults)
 
 
 @router.post("/tenants/{tenant_id}/consent")
 async def set_consent(tenant_id: str, request: Request, state: StateDep) -> dict[str, Any]:
     """Grant, revoke or delete the consent of the tenant's apps (or of ``client_id``'s)."""
-    body = _object(await _json_body(request), "the body")
+    body = json_object(await request.body())
     consent = body.get("state")
     if consent not in CONSENTS:
-        raise _bad_request(f"'state' must be one of: {', '.join(CONSENTS)}.")
+        raise BadControlBody(f"'state' must be one of: {', '.join(CONSENTS)}.")
     tenant = state.tenant(tenant_id)
     if tenant is None:
         raise GraphError(404, "ResourceNotFound", f"No tenant '{tenant_id}'.")
@@ -98,18 +98,9 @@ async def set_consent(tenant_id: str, request: Request, state: StateDep) -> dict
 
 
 @router.post("/clock")
-async def move_clock(request: Request, state: StateDep) -> dict[str, str]:
+async def clock(request: Request, state: StateDep) -> dict[str, str]:
     """Advance the emulator clock, or set it to an instant."""
-    body = _object(await _json_body(request), "the body")
-    if set(body) == {"advance_seconds"}:
-        seconds = body["advance_seconds"]
-        if not _is_number(seconds) or not math.isfinite(seconds) or seconds < 0:
-            raise _bad_request("'advance_seconds' must be a non-negative number.")
-        now = state.clock.advance(seconds)
-    elif set(body) == {"now"}:
-        now = state.clock.set(_instant(body["now"]))
-    else:
-        raise _bad_request('Give either {"advance_seconds": n} or {"now": iso-8601}.')
+    now = move_clock(state.clock, json_object(await request.body()))
     await state.subscriptions.tick()  # expiries and reauthorization notices due at the new time
     return {"now": now.isoformat()}
 
@@ -119,41 +110,13 @@ async def dump_state(state: StateDep) -> dict[str, Any]:
     return state.dump()
 
 
-# --- validation -----------------------------------------------------------------------------
+# --- knobs ---------------------------------------------------------------------------------
 
 
-def _rate(name: str, value: Any) -> float:
-    if not _is_number(value) or not 0 <= value <= 1:
-        raise _bad_request(f"'{name}' must be a number from 0 to 1.")
-    return float(value)
-
-
-def _range_ms(name: str, value: Any) -> tuple[int, int]:
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or not all(_is_integer(v) and v >= 0 for v in value)
-        or value[0] > value[1]
-    ):
-        raise _bad_request(f"'{name}' must be [min, max]: whole milliseconds, 0 <= min <= max.")
-    return int(value[0]), int(value[1])
-
-
-def _positive(name: str, value: Any) -> int:
-    if not _is_integer(value) or value < 1:
-        raise _bad_request(f"'{name}' must be a positive integer.")
-    return int(value)
-
-
-_KNOBS: dict[str, Callable[[str, Any], Any]] = {
-    "error_rate": _rate,
-    "throttle_rate": _rate,
-    "latency_ms": _range_ms,
-    "duplicate_notifications": _rate,
-    "drop_notifications": _rate,
-    "notification_delay_ms": _range_ms,
-    "mailbox_concurrency": _positive,
-    "requests_per_10min": _positive,
+_KNOBS: Final[Mapping[str, KnobReader]] = {
+    **SHARED_KNOBS,
+    "mailbox_concurrency": positive,
+    "requests_per_10min": positive,
 }
 
 
@@ -162,40 +125,3 @@ def _faults_json(faults: Faults) -> dict[str, Any]:
         name: list(value) if isinstance(value, tuple) else value
         for name, value in dataclasses.asdict(faults).items()
     }
-
-
-def _instant(value: Any) -> datetime:
-    try:
-        instant = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        instant = None
-    if instant is None or instant.utcoffset() is None:
-        raise _bad_request(
-            "'now' must be an ISO 8601 instant with an offset, e.g. 2026-03-02T08:00Z."
-        )
-    return instant
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-async def _json_body(request: Request) -> Any:
-    try:
-        return json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise _bad_request("The body is not valid JSON.") from None
-
-
-def _object(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise _bad_request(f"{what.capitalize()} must be a JSON object.")
-    return value
-
-
-def _bad_request(message: str) -> GraphError:
-    return GraphError(400, "BadRequest", message)

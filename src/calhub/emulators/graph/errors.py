@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
+from calhub.emulators.control_bodies import BadControlBody
+
 
 class GraphError(Exception):
     """An answer in Graph's error shape; raise it anywhere below a route."""
@@ -106,6 +108,10 @@ def install_error_handlers(app: FastAPI) -> None:
             error = GraphError(exc.status_code, "BadRequest", str(exc.detail))
         return render(request, error)
 
+    async def on_bad_control_body(request: Request, exc: Exception) -> Response:
+        return render(request, GraphError(400, "BadRequest", str(exc)))
+
     app.add_exception_handler(GraphError, on_graph_error)
+    app.add_exception_handler(BadControlBody, on_bad_control_body)
     app.add_exception_handler(RequestValidationError, on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
