@@ -106,6 +106,9 @@ def provider_endpoints(settings: Settings) -> ProviderEndpoints:
     return ProviderEndpoints(
         graph_base_url=settings.graph_base_url,
         microsoft_login_url=settings.microsoft_login_url,
+        google_calendar_url=settings.google_calendar_url,
+        google_directory_url=settings.google_directory_url,
+        google_token_url=settings.google_token_url,
         ca_bundle=None if settings.ca_bundle is None else str(settings.ca_bundle),
         requests_per_second=settings.provider_requests_per_second,
         request_burst=settings.provider_request_burst,

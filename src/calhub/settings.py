@@ -64,6 +64,19 @@ class Settings(BaseSettings):
         default="https://login.microsoftonline.com",
         description="The Microsoft identity platform's authority host.",
     )
+    google_calendar_url: str = Field(
+        default="https://www.googleapis.com/calendar/v3",
+        description="Google Calendar API's base URL (an emulator's, for development).",
+    )
+    google_directory_url: str = Field(
+        default="https://admin.googleapis.com/admin/directory/v1",
+        description="The Admin SDK Directory API's base URL (users, rooms, buildings).",
+    )
+    google_token_url: str | None = Field(
+        default=None,
+        description="Google's OAuth token endpoint for service accounts. Unset: the token_uri "
+        "of each connection's service-account key file.",
+    )
     ca_bundle: Path | None = Field(
         default=None,
         description="PEM file of CA certificates trusted for outbound HTTPS (corporate proxies, "

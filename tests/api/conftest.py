@@ -1,4 +1,5 @@
-"""An API client on a real runtime: migrated PostgreSQL, keyring, job queue."""
+"""An API client on a real runtime: migrated PostgreSQL, keyring, job queue; the Google
+emulator on loopback (``live_google``) for the Google connection tests."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from calhub.bootstrap import Runtime, bootstrap
 from calhub.services.apikeys import create_api_key
 from calhub.services.tenants import create_tenant
 from calhub.settings import Settings
+from tests.services.google_world import live_google
+
+__all__ = ["live_google"]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
-"""A calhub deployment in processes, for scenario tests: the Graph emulator (``calhub emulate
-graph --tls``), one API/intake process (``calhub serve``) and several ``calhub worker`` processes
-on one PostgreSQL, each started exactly as an operator would, talking over loopback sockets.
+"""A calhub deployment in processes, for scenario tests: a provider's emulator (``calhub
+emulate graph --tls`` or ``calhub emulate google --tls``), one API/intake process (``calhub
+serve``) and several ``calhub worker`` processes on one PostgreSQL, each started exactly as an
+operator would, talking over loopback sockets.
 """
 
 from __future__ import annotations
@@ -98,11 +99,28 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], verify: Any = True
     raise AssertionError(f"{url} did not come up within 60 s")
 
 
+def _provider_settings(emulator: str, origin: str) -> dict[str, str]:
+    """The settings that point calhub at the ``emulator`` served at ``origin``."""
+    if emulator == "google":
+        return {
+            "google_calendar_url": f"{origin}/calendar/v3",
+            "google_directory_url": f"{origin}/admin/directory/v1",
+            "google_token_url": f"{origin}/token",
+        }
+    return {"graph_base_url": f"{origin}/v1.0", "microsoft_login_url": origin}
+
+
 @contextmanager
 def running_cluster(
-    root: Path, database_url: str, seed: dict[str, Any], workers: int, **settings: str
+    root: Path,
+    database_url: str,
+    seed: dict[str, Any],
+    workers: int,
+    emulator: str = "graph",
+    **settings: str,
 ) -> Iterator[Cluster]:
-    """The emulator with ``seed``, an API process and ``workers`` worker processes."""
+    """The ``emulator`` (graph or google) with ``seed``, an API process and ``workers`` worker
+    processes."""
     seed_file = root / "seed.json"
     seed_file.write_text(json.dumps(seed))
     emulator_port, api_port = free_port(), free_port()
@@ -116,18 +134,18 @@ def running_cluster(
         "CALHUB_DATA_DIR": str(root / "data"),
         "CALHUB_PORT": str(api_port),
         "CALHUB_PUBLIC_BASE_URL": api_base,
-        "CALHUB_GRAPH_BASE_URL": f"{emulator_origin}/v1.0",
-        "CALHUB_MICROSOFT_LOGIN_URL": emulator_origin,
         "CALHUB_CA_BUNDLE": str(cert_dir / "ca.pem"),
         "CALHUB_LOG_LEVEL": "warning",
         "CALHUB_WORKER_CONCURRENCY": "6",
-    } | {f"CALHUB_{name.upper()}": value for name, value in settings.items()}
+    }
+    provider = _provider_settings(emulator, emulator_origin)
+    env |= {f"CALHUB_{name.upper()}": value for name, value in (provider | settings).items()}
     cluster = Cluster(root, env, emulator_origin, cert_dir / "ca.pem", api_base)
     try:
-        emulator = cluster.start(
+        process = cluster.start(
             "emulator",
             "emulate",
-            "graph",
+            emulator,
             "--port",
             str(emulator_port),
             "--seed",
@@ -136,7 +154,7 @@ def running_cluster(
             "--cert-dir",
             str(cert_dir),
         )
-        wait_until_up(f"{emulator_origin}/_emulator/state", emulator, verify=False)
+        wait_until_up(f"{emulator_origin}/_emulator/state", process, verify=False)
         assert cluster.ca_file.exists(), "the emulator did not write its CA where expected"
         api = cluster.start("api", "serve")
         wait_until_up(f"{api_base}/healthz", api)
@@ -190,14 +208,15 @@ async def connect(
     return tenant.id
 
 
-def control_settings(cluster: Cluster, database_url: str, root: Path) -> Settings:
+def control_settings(
+    cluster: Cluster, database_url: str, root: Path, emulator: str = "graph"
+) -> Settings:
     """Settings for the test's own runtime, reaching the cluster's database and emulator."""
     return Settings(
         database_url=SecretStr(database_url),
         master_key=SecretStr(cluster.env["CALHUB_MASTER_KEY"]),
         data_dir=root / "control",
-        graph_base_url=f"{cluster.emulator_origin}/v1.0",
-        microsoft_login_url=cluster.emulator_origin,
         ca_bundle=cluster.ca_file,
         public_base_url=cluster.api_base,
+        **_provider_settings(emulator, cluster.emulator_origin),
     )

@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from calhub.bootstrap import Runtime, bootstrap
-from calhub.domain.calendars import Calendar
-from calhub.domain.ids import TenantId
+from calhub.bootstrap import bootstrap
 from tests.scenarios.cluster import (
     app_graph,
     connect,
     control_settings,
     running_cluster,
 )
-from tests.scenarios.storm import Instance, Storm, call, graph_view
+from tests.scenarios.convergence import differences, overlapping_jobs, wait_for_first_sync
+from tests.scenarios.storm import GraphCalendars, Storm, call
 
 TENANT = "0c5b1f3e-4d2a-4b7c-9e8f-7a6b5c4d3e2f"
 APP_ID, APP_SECRET = "3f1e2d3c-b4a5-4697-8879-6a5b4c3d2e1f", "storm-secret"
@@ -77,84 +73,6 @@ def _mailboxes() -> list[str]:
     ]
 
 
-async def _calendars(runtime: Runtime, tenant_id: TenantId) -> list[Calendar]:
-    async with runtime.uow() as uow:
-        return list(await uow.calendars.list(tenant_id))
-
-
-async def _wait_for_first_sync(runtime: Runtime, tenant_id: TenantId) -> list[Calendar]:
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        calendars = await _calendars(runtime, tenant_id)
-        async with runtime.uow() as uow:
-            subscribed = [
-                c for c in calendars if await uow.subscriptions.for_calendar(tenant_id, c.id)
-            ]
-        synced = [c for c in calendars if c.last_synced_at is not None]
-        if len(calendars) == USERS + ROOMS and len(subscribed) == len(synced) == len(calendars):
-            return calendars
-        await asyncio.sleep(2)
-    raise AssertionError(
-        f"first sync incomplete: {len(calendars)} calendars, {len(synced)} synced, "
-        f"{len(subscribed)} subscribed"
-    )
-
-
-async def _mirror_view(
-    runtime: Runtime, calendar: Calendar, start: datetime, end: datetime
-) -> Counter[Instance]:
-    async with runtime.uow() as uow:
-        snapshot = await uow.mirror.mirror_snapshot(calendar.tenant_id, calendar.id)
-    seen: Counter[Instance] = Counter()
-    for provider_id, event in snapshot.events.items():
-        for occurrence in snapshot.occurrences[provider_id]:
-            assert isinstance(occurrence.start, datetime)
-            assert isinstance(occurrence.end, datetime)
-            begin = occurrence.start.astimezone(UTC)
-            if start <= begin < end:
-                seen[(event.subject, begin, occurrence.end.astimezone(UTC))] += 1
-    return seen
-
-
-async def _differences(
-    runtime: Runtime, graph: httpx.AsyncClient, calendars: list[Calendar], now: datetime
-) -> dict[str, int]:
-    start, end = now + timedelta(hours=12), now + timedelta(days=170)
-    differing: dict[str, int] = {}
-    for calendar in calendars:
-        expected = await graph_view(graph, calendar.owner_email, start, end)
-        mirrored = await _mirror_view(runtime, calendar, start, end)
-        if expected != mirrored:
-            differing[calendar.owner_email] = sum(
-                ((expected - mirrored) + (mirrored - expected)).values()
-            )
-    return differing
-
-
-async def _overlapping_jobs(runtime: Runtime) -> list[str]:
-    """Jobs of one calendar lock that ran at the same time, from Procrastinate's events: a job
-    runs from its ``started`` event to its next event (done, failed, or retried after its
-    worker died). Events are read in the order they were written (their ids): their ``at`` is
-    the start of the writing transaction, not of the status change."""
-    query = text(
-        "SELECT j.id, j.lock, e.type FROM procrastinate_events e "
-        "JOIN procrastinate_jobs j ON j.id = e.job_id "
-        "WHERE j.lock LIKE 'calendar:%' ORDER BY e.id"
-    )
-    async with runtime.engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
-    running: dict[str, int] = {}
-    overlaps: list[str] = []
-    for job_id, lock, kind in rows:
-        if kind == "started":
-            if lock in running and running[lock] != job_id:
-                overlaps.append(f"{lock}: job {job_id} started while {running[lock]} ran")
-            running[lock] = job_id
-        elif running.get(lock) == job_id:
-            del running[lock]
-    return overlaps
-
-
 @pytest.mark.slow
 async def test_mirror_converges_after_a_storm_with_faults_and_a_killed_worker(
     tmp_path: Path, fresh_database_url: str
@@ -163,7 +81,7 @@ async def test_mirror_converges_after_a_storm_with_faults_and_a_killed_worker(
         settings = control_settings(cluster, fresh_database_url, tmp_path)
         async with bootstrap(settings) as runtime:
             tenant_id = await connect(runtime, cluster, APP_ID, APP_SECRET, "storm.test")
-            calendars = await _wait_for_first_sync(runtime, tenant_id)
+            calendars = await wait_for_first_sync(runtime, tenant_id, USERS + ROOMS)
             graph = await app_graph(cluster, TENANT, APP_ID, APP_SECRET)
             control = httpx.AsyncClient(
                 base_url=f"{cluster.emulator_origin}/_emulator/", verify=cluster.tls()
@@ -178,7 +96,9 @@ async def test_mirror_converges_after_a_storm_with_faults_and_a_killed_worker(
             assert (await control.post("faults", json=faults)).status_code == 200
             subscriptions = await call(graph, "GET", "subscriptions")
             removed_subscription = subscriptions.json()["value"][0]["id"]
-            storm = Storm(graph, _mailboxes(), start=runtime.clock.now())
+            start = runtime.clock.now()
+            provider = GraphCalendars(graph, start)
+            storm = Storm(provider, _mailboxes(), start=start)
 
             async def mid_storm(done: int) -> None:
                 if done == CHANGES // 4:
@@ -192,16 +112,16 @@ async def test_mirror_converges_after_a_storm_with_faults_and_a_killed_worker(
 
             await storm.run(CHANGES, concurrency=8, on_progress=mid_storm)
             calm = {
-                key: 0.0 if key.endswith(("rate", "notifications")) else [0, 0] for key in faults
+                knob: 0.0 if knob.endswith(("rate", "notifications")) else [0, 0] for knob in faults
             }
             assert (await control.post("faults", json=calm)).status_code == 200
 
             deadline = time.monotonic() + SETTLE_S
-            differing = await _differences(runtime, graph, calendars, runtime.clock.now())
+            differing = await differences(runtime, provider, calendars, runtime.clock.now())
             while differing and time.monotonic() < deadline:
                 await asyncio.sleep(10)
-                differing = await _differences(runtime, graph, calendars, runtime.clock.now())
-            overlaps = await _overlapping_jobs(runtime)
+                differing = await differences(runtime, provider, calendars, runtime.clock.now())
+            overlaps = await overlapping_jobs(runtime)
             await graph.aclose()
             await control.aclose()
 

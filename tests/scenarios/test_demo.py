@@ -1,6 +1,6 @@
-"""``calhub demo`` on embedded defaults: serves, prints a working key, connects and syncs its
-seeded Graph emulator (a change there reaches calhub by notification), and on SIGTERM stops the
-API, the emulator and its PostgreSQL."""
+"""``calhub demo`` on embedded defaults: serves, prints a working key, connects one tenant to its
+seeded Graph and Google emulators and syncs both (a change in Graph reaches calhub by
+notification), and on SIGTERM stops the API, the emulators and its PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from calhub.emulators.google import demo_seed as google_demo
 from calhub.emulators.graph.demo_seed import (
     DEMO_APP_ID,
     DEMO_APP_SECRET,
@@ -58,7 +59,7 @@ def _calendars(base: str, headers: dict[str, str]) -> list[dict[str, Any]]:
 
 def _all_synced(base: str, headers: dict[str, str]) -> list[dict[str, Any]] | None:
     calendars = _calendars(base, headers)
-    everyone = len(PEOPLE) + len(ROOMS)
+    everyone = len(PEOPLE) + len(ROOMS) + len(google_demo.PEOPLE) + len(google_demo.ROOMS)
     synced = len(calendars) == everyone and all(c["sync"]["last_synced_at"] for c in calendars)
     return calendars if synced else None
 
@@ -132,7 +133,13 @@ def test_demo_syncs_its_emulated_tenant_and_cleans_up(tmp_path: Path) -> None:
         calendars = _wait_for(
             "every user's and room's calendar synced", lambda: _all_synced(base, headers)
         )
-        assert [c["kind"] for c in calendars].count("room") == len(ROOMS)
+        rooms = [c for c in calendars if c["kind"] == "room"]
+        assert len(rooms) == len(ROOMS) + len(google_demo.ROOMS)
+        assert len({c["connection_id"] for c in calendars}) == 2  # Microsoft 365 and Google
+        lagoon = next(c for c in rooms if c["email"] == google_demo.LAGOON.address)
+        assert lagoon["name"] == "Lagoon"
+        assert lagoon["room"]["capacity"] == google_demo.LAGOON.capacity
+        assert lagoon["room"]["building"] == "Fabrikam Lisbon"
 
         emulator = re.search(r"Graph emulator\s+at\s+(https://\S+)", output)
         assert emulator, output
@@ -165,3 +172,6 @@ def test_demo_syncs_its_emulated_tenant_and_cleans_up(tmp_path: Path) -> None:
         log.close()
     assert not _postmaster_running(tmp_path / ".calhub"), "embedded PostgreSQL left running"
     assert _refuses_connections(emulator.group(1), tls), "the Graph emulator is still serving"
+    google = re.search(r"Google emulator\s+at\s+(https://\S+)", output)
+    assert google, output
+    assert _refuses_connections(google.group(1), tls), "the Google emulator is still serving"

@@ -1,4 +1,5 @@
-"""Fixtures of the service tests: Outlook as the organizer sees it, on the Graph emulator."""
+"""Fixtures of the service tests: Outlook as the organizer sees it, on the Graph emulator; the
+Google emulator on loopback and a hub pointed at it (``google_world``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from fastapi import FastAPI
 from calhub.emulators.graph.access import mint_token
 from calhub.emulators.graph.state import GraphState
 from tests.emulators.graph.seeds import APP_ID, CONTOSO
+from tests.services.google_world import google_hub, live_google
+
+__all__ = ["google_hub", "live_google"]
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from calhub.domain.calendars import Calendar
 from calhub.domain.clock import FixedClock
 from calhub.emulators.graph.access import mint_token
 from calhub.emulators.graph.state import GraphState
-from calhub.providers.msgraph.budget import RequestBudget
+from calhub.providers.budget import RequestBudget
 from calhub.providers.msgraph.client import GraphClient
 from calhub.providers.msgraph.provider import MicrosoftGraphProvider
 from calhub.storage.unit_of_work import UnitOfWorkFactory

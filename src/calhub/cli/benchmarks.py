@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,12 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from calhub.cli.common import console
+
+
+class SyncProvider(enum.StrEnum):
+    MSGRAPH = "msgraph"
+    GOOGLE = "google"
+
 
 OutputFile = Annotated[Path | None, typer.Option(help="Also write the JSON result to this file.")]
 
@@ -69,6 +76,10 @@ def sync(
     quick: Annotated[
         bool, typer.Option("--quick", help="Reduced run (200 calendars, 10 s), under a minute.")
     ] = False,
+    provider: Annotated[
+        SyncProvider,
+        typer.Option(help="Whose emulated cloud: Microsoft 365 (Graph) or Google Workspace."),
+    ] = SyncProvider.MSGRAPH,
     calendars: Annotated[
         int | None, typer.Option(min=2, help="Mailboxes and rooms (default 1,000).")
     ] = None,
@@ -76,7 +87,8 @@ def sync(
         float | None, typer.Option(min=1, help="How long changes are made (default 60 s).")
     ] = None,
     rate: Annotated[
-        float | None, typer.Option(min=1, help="Changes per second made in Graph (default 200).")
+        float | None,
+        typer.Option(min=1, help="Changes per second made in the provider (default 200)."),
     ] = None,
     notifications: Annotated[
         int | None, typer.Option(min=1, help="Notifications posted to the intake (default 20,000).")
@@ -86,13 +98,15 @@ def sync(
     ] = None,
     output: OutputFile = None,
 ) -> None:
-    """Sync: lag from a change in Graph (emulated) to calhub's mirror, and intake throughput."""
+    """Sync: lag from a change in the provider (emulated) to calhub's mirror, and intake
+    throughput."""
     from calhub.cli.bench.sync import run_sync_benchmark
 
     _emit(
         _with_progress(
             lambda report: run_sync_benchmark(
                 quick,
+                provider=provider.value,
                 calendars=calendars,
                 seconds=seconds,
                 rate=rate,

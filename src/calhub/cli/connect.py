@@ -1,9 +1,10 @@
-"""``calhub connect microsoft`` and ``calhub connections list|show|verify|consent-link``: the
-admin's path of issue 4, "Connect", from a shell.
+"""``calhub connect microsoft|google`` and ``calhub connections list|show|verify|consent-link|
+check-delegation``: the admin's path of issues 4 and 7, "Connect", from a shell.
 
 Secrets are never taken as argument values (they would land in shell history and ``ps``): the
 client secret comes from an environment variable or a file, a certificate's private key from a
-PEM file. Nothing secret is printed; ``--json`` prints what the API answers.
+PEM file, a Google service account's key from its JSON key file. Nothing secret is printed;
+``--json`` prints what the API answers.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from typing import Annotated, Any
 import typer
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from calhub.api.routes.connection_schemas import delegation_out
 from calhub.api.routes.connections import MAILBOX_ADDRESS, connection_out
 from calhub.bootstrap import Runtime
 from calhub.cli.common import console, run_with_runtime
 from calhub.domain.calendars import Connection, MailboxScope, ScopeKind
 from calhub.domain.ids import ConnectionId, TenantId
 from calhub.providers.msgraph.auth import ClientCertificate, ClientSecret, Credential
-from calhub.services import connections
-from calhub.services.providers import MicrosoftCredentials
+from calhub.services import connections, google_connections
+from calhub.services.providers import GoogleCredentials, MicrosoftCredentials
 
 connect_app = typer.Typer(help="Connect a tenant to a calendar system.", no_args_is_help=True)
 connections_app = typer.Typer(
@@ -150,9 +152,94 @@ def connect_microsoft(
     run_with_runtime(main)
 
 
+def _key_file(path: Path) -> dict[str, Any]:
+    try:
+        key = json.loads(_read(path, "--key"))
+    except ValueError as exc:
+        raise typer.BadParameter("is not a JSON key file", param_hint="--key") from exc
+    if not isinstance(key, dict):
+        raise typer.BadParameter("is not a JSON key file", param_hint="--key")
+    return key
+
+
+def _print_outcome(outcome: google_connections.GoogleConnectionOutcome, json_output: bool) -> None:
+    if json_output:
+        body = _shown(outcome.connection) | {
+            "delegation": delegation_out(outcome.delegation).model_dump(mode="json")
+        }
+        typer.echo(json.dumps(body, indent=2))
+        return
+    connection = outcome.connection
+    console.print(f"connection {connection.id}: {connection.status.value.replace('_', ' ')}")
+    typer.echo(outcome.delegation.message)
+
+
+@connect_app.command("google")
+def connect_google(
+    tenant: TenantOption,
+    key: Annotated[Path, typer.Option(help="The service account's JSON key file.")],
+    admin: Annotated[
+        str, typer.Option(help="A Workspace administrator's address (calhub acts as them).")
+    ],
+    domain: Annotated[str | None, typer.Option(help="The Google Workspace domain.")] = None,
+    mailbox: Annotated[
+        list[str] | None, typer.Option(help="Sync only this mailbox (repeat); default: all.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Create a Google Workspace connection and check the service account's domain-wide
+    delegation; when it is not granted yet, prints what the admin grants (client id, scopes)."""
+    tenant_id = TenantId(_uuid(tenant, "--tenant"))
+    if not re.match(MAILBOX_ADDRESS, admin):
+        raise typer.BadParameter("must be one e-mail address", param_hint="--admin")
+    credentials = GoogleCredentials(_key_file(key), admin)
+    problems = credentials.problems()
+    if problems:
+        raise typer.BadParameter(
+            "is not a usable service account key: " + "; ".join(problems), param_hint="--key"
+        )
+    scope = MailboxScope(ScopeKind.MAILBOXES, tuple(mailbox)) if mailbox else None
+
+    async def main(runtime: Runtime) -> None:
+        try:
+            outcome = await google_connections.create_google_connection(
+                runtime.hub, tenant_id, credentials, domain=domain, scope=scope
+            )
+        except connections.InvalidScope as exc:
+            raise typer.BadParameter(str(exc), param_hint="--mailbox") from exc
+        _print_outcome(outcome, json_output)
+
+    run_with_runtime(main)
+
+
+@connections_app.command("check-delegation")
+def check_delegation(
+    tenant: TenantOption, connection: ConnectionArgument, json_output: JsonOption = False
+) -> None:
+    """Ask Google again whether a Google Workspace connection's delegation is granted; a
+    connection waiting for it becomes active. Exits 1 while it is not granted."""
+    tenant_id = TenantId(_uuid(tenant, "--tenant"))
+    connection_id = ConnectionId(_uuid(connection, "CONNECTION"))
+
+    async def main(runtime: Runtime) -> bool:
+        try:
+            outcome = await google_connections.recheck_delegation(
+                runtime.hub, tenant_id, connection_id
+            )
+        except connections.ConnectionNotFound as exc:
+            raise _fail("no such connection in that tenant") from exc
+        except connections.ConnectionNotReady as exc:
+            raise _fail(str(exc)) from exc
+        _print_outcome(outcome, json_output)
+        return outcome.delegation.granted is True
+
+    if not run_with_runtime(main):
+        raise typer.Exit(1)
+
+
 @connections_app.command("list")
 def list_connections(tenant: TenantOption, json_output: JsonOption = False) -> None:
-    """The tenant's connections: id, status, Microsoft tenant and client id."""
+    """The tenant's connections: id, status, Microsoft tenant or Google domain, client id."""
     tenant_id = TenantId(_uuid(tenant, "--tenant"))
 
     async def main(runtime: Runtime) -> None:
@@ -162,8 +249,10 @@ def list_connections(tenant: TenantOption, json_output: JsonOption = False) -> N
             return
         for item in shown:
             client_id = (item["credentials"] or {}).get("client_id", "-")
-            microsoft = item["microsoft_tenant_id"] or item["tenant_hint"] or "-"
-            typer.echo(f"{item['id']}\t{item['status']}\t{microsoft}\t{client_id}")
+            where = (
+                item["microsoft_tenant_id"] or item["tenant_hint"] or item["google_domain"] or "-"
+            )
+            typer.echo(f"{item['id']}\t{item['status']}\t{where}\t{client_id}")
 
     run_with_runtime(main)
 

@@ -1,4 +1,5 @@
-"""What ``calhub demo`` adds around the API: a seeded Graph emulator, connected and syncing.
+"""What ``calhub demo`` adds around the API: seeded Graph and Google emulators, both connected
+to one tenant and syncing.
 
 The demo serves the Graph emulator in its own process, over HTTPS on a loopback port (calhub
 reaches Microsoft only through msal, which accepts only https authorities; client-recipes.md §2),
@@ -7,8 +8,10 @@ calhub's settings are pointed at it (Graph, login, CA bundle) and at the demo's 
 the emulator's change notifications reach ``/hooks/microsoft``. Then the admin's path of issue 4,
 "Connect", is walked through: a connection, its consent link, the emulator's admin-consent
 redirect, ``complete_consent``; discovery is queued and the demo's worker discovers, subscribes
-and syncs every calendar. Each start makes a fresh emulator world, so the connection of the
-previous run is replaced by a new one (one connection, however often the demo restarts).
+and syncs every calendar. The same tenant gets a Google Workspace connection to Fabrikam, the
+subsidiary on Google (``demo_google``). Each start makes fresh emulator worlds, so the
+connections of the previous run are replaced by new ones (one per provider, however often the
+demo restarts).
 
 The tenant's ``@webex`` keyword makes Webex Personal Room meetings on the ``northwind`` site.
 Once discovery has found the Board Room, ``show_device_feed`` registers a device for it and
@@ -33,12 +36,20 @@ import typer
 
 from calhub.bootstrap import Runtime
 from calhub.cli.common import WILDCARD_HOSTS, console
+from calhub.cli.demo_google import (
+    GoogleDemo,
+    announce_google_emulator,
+    announce_google_sync,
+    connect_google,
+    prepare_google,
+)
 from calhub.cli.device_simulate import simulate_device
 from calhub.domain.calendars import ProviderKind
 from calhub.domain.devices import DeviceKind
 from calhub.domain.ids import TenantId
 from calhub.domain.joinlinks.backends import WebexPersonalRoom
 from calhub.domain.joinlinks.settings import JoinSettings
+from calhub.emulators.google.app import create_app as create_google_app
 from calhub.emulators.graph.app import create_app
 from calhub.emulators.graph.clock import EmulatorClock
 from calhub.emulators.graph.demo_seed import (
@@ -69,13 +80,14 @@ SHUTDOWN_GRACE_S = 3  # then requests still running on the emulator are cancelle
 
 @dataclass(frozen=True, slots=True)
 class DemoEmulator:
-    """The seeded emulator, its bound socket and the settings that point calhub at it."""
+    """The seeded emulators, their bound sockets and the settings that point calhub at them."""
 
     state: GraphState
     listener: socket.socket
     origin: str
     tls: TlsFiles
     settings: Settings
+    google: GoogleDemo
 
     @property
     def ca_file(self) -> Path:
@@ -83,38 +95,45 @@ class DemoEmulator:
 
 
 def prepare_emulator(settings: Settings) -> DemoEmulator:
-    """Seed the emulator, bind its port and derive the demo's settings from ``settings``."""
+    """Seed the emulators, bind their ports and derive the demo's settings from ``settings``."""
     state = GraphState(EmulatorClock())
     load_seed(state, demo_seed(state.clock.now()))
     files = ensure_certificates(settings.data_dir / "emulator-tls")
     listener = bind_loopback()
     origin = https_origin(listener)
+    google = prepare_google()
     host = LOOPBACK if settings.host in WILDCARD_HOSTS else settings.host
     overrides = {
         "graph_base_url": f"{origin}/v1.0",
         "microsoft_login_url": origin,
         "ca_bundle": files.ca_certificate.resolve(),
         "public_base_url": f"http://{host}:{settings.port}",
-    }
+    } | google.settings()
     return DemoEmulator(
         state=state,
         listener=listener,
         origin=origin,
         tls=files,
         settings=settings.model_copy(update=overrides),
+        google=google,
     )
 
 
 @contextlib.asynccontextmanager
 async def running_emulator(emulator: DemoEmulator) -> AsyncIterator[None]:
-    """Serve the emulator until the block ends."""
-    app = create_app(emulator.state)
-    async with serving(app, emulator.listener, emulator.tls, shutdown_grace_s=SHUTDOWN_GRACE_S):
+    """Serve the emulators until the block ends."""
+    graph = create_app(emulator.state)
+    google = create_google_app(emulator.google.state)
+    grace = SHUTDOWN_GRACE_S
+    async with (
+        serving(graph, emulator.listener, emulator.tls, shutdown_grace_s=grace),
+        serving(google, emulator.google.listener, emulator.tls, shutdown_grace_s=grace),
+    ):
         yield
 
 
 async def set_up_demo(runtime: Runtime, emulator: DemoEmulator) -> TenantId:
-    """The demo tenant, a fresh API key and a consented connection to the emulator; prints
+    """The demo tenant, a fresh API key and working connections to both emulators; prints
     what a newcomer needs."""
     tenants = [t for t in await list_tenants(runtime.uow) if t.name == DEMO_TENANT]
     tenant = tenants[0] if tenants else await create_tenant(runtime.uow, runtime.clock, DEMO_TENANT)
@@ -124,6 +143,7 @@ async def set_up_demo(runtime: Runtime, emulator: DemoEmulator) -> TenantId:
         await uow.join_settings.put(tenant.id, settings, runtime.clock.now())
         await uow.commit()
     await _connect(runtime, tenant.id, emulator)
+    await connect_google(runtime, tenant.id, emulator.google)
     _announce(runtime, emulator, tenant.name, str(tenant.id), issued.token)
     return tenant.id
 
@@ -199,6 +219,7 @@ def _announce(runtime: Runtime, emulator: DemoEmulator, name: str, tenant: str, 
         f"  synced    Microsoft 365 tenant {DEMO_DOMAIN} (emulated): {len(PEOPLE)} users, "
         f"{len(ROOMS)} rooms, a week of meetings from today; syncing now"
     )
+    announce_google_sync()
     console.print(f"  try       curl {auth} {url}/api/v1/calendars")
     console.print(f"            curl {auth} {url}/api/v1/tenant")
     console.print(f"  docs      {url}/docs    health {url}/healthz")
@@ -228,3 +249,4 @@ def _announce(runtime: Runtime, emulator: DemoEmulator, name: str, tenant: str, 
         f"-H 'Content-Type: application/json' "
         f"{emu}/v1.0/users/adele@{DEMO_DOMAIN}/events -d '{meeting}'\n"
     )
+    announce_google_emulator(emulator.google)

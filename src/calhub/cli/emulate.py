@@ -30,6 +30,7 @@ from calhub.cli.common import WILDCARD_HOSTS, console, run_async
 from calhub.emulators.google import app as google_app
 from calhub.emulators.google import errors as google_errors
 from calhub.emulators.google import seed as google_seed
+from calhub.emulators.google.example import example_key
 from calhub.emulators.google.state import GoogleState
 from calhub.emulators.graph.app import create_app
 from calhub.emulators.graph.clock import EmulatorClock
@@ -129,8 +130,7 @@ def google(
     )
     written = None
     if seed is None:
-        key = json.loads(_packaged("google", "data/service-account.json"))
-        key["token_uri"] = f"{origin}/token"
+        key = example_key(token_uri=f"{origin}/token")
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key_file.write_text(json.dumps(key, indent=2) + "\n", encoding="utf-8")
         written = key_file.resolve()

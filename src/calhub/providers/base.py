@@ -92,6 +92,8 @@ class Capabilities:
     # A changed series comes with all its exceptions (Graph's delta); else only what changed,
     # and a dropped exception as a cancelled instance (Google's incremental sync).
     series_reported_whole: bool = True
+    # False: a subscription cannot be extended, only replaced by a new one (Google's channels)
+    renewable_subscriptions: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,11 @@ class ConnectionNotReady(Exception):
     """The connection cannot do this in its current state; the message says what to do."""
 
 
+class WrongProvider(ConnectionNotReady):
+    """The use case belongs to another provider's connections (e.g. a consent link for a Google
+    Workspace connection); the message says what to do instead."""
+
+
 class InvalidScope(ValueError):
     """A mailbox scope that cannot be used; the message says why."""
 
@@ -102,7 +107,7 @@ async def create_microsoft_connection(
         settings={"tenant": tenant_hint} if tenant_hint else {},
         created_at=now,
         updated_at=now,
-        scope=_checked(scope or MailboxScope()),
+        scope=checked_scope(scope or MailboxScope()),
     )
     async with ctx.uow() as uow:
         await uow.connections.add(connection)
@@ -138,6 +143,7 @@ async def set_credentials(
         connection = await uow.connections.get(tenant_id, connection_id)
         if connection is None:
             raise ConnectionNotFound(f"no connection {connection_id} in this tenant")
+        require_microsoft(connection)
         await uow.connections.set_credentials(
             tenant_id, connection_id, credentials.to_secret(), now
         )
@@ -160,6 +166,7 @@ async def consent_link(
         connection = await uow.connections.get(tenant_id, connection_id)
         if connection is None:
             raise ConnectionNotFound(f"no connection {connection_id} in this tenant")
+        require_microsoft(connection)
         try:
             credentials = MicrosoftCredentials.from_secret(connection.credentials)
         except ProviderError as exc:
@@ -212,6 +219,18 @@ async def complete_consent(ctx: HubContext, query: Mapping[str, str]) -> Consent
     )
 
 
+def require_microsoft(connection: Connection) -> None:
+    """Raise ``WrongProvider`` unless this is a Microsoft 365 connection."""
+    if connection.provider is ProviderKind.GOOGLE:
+        raise WrongProvider(
+            "this is a Google Workspace connection: it has no client secret and no consent link; "
+            "the Workspace admin grants domain-wide delegation to the service account, then "
+            "calhub checks it again (give a new key with the Google credentials form)"
+        )
+    if connection.provider is not ProviderKind.MSGRAPH:
+        raise WrongProvider(f"this is a {connection.provider.value} connection, not Microsoft 365")
+
+
 def _refusal_in_words(error: str | None) -> str:
     if error == "access_denied":
         return (
@@ -244,7 +263,7 @@ async def set_scope(
     ctx: HubContext, tenant_id: TenantId, connection_id: ConnectionId, scope: MailboxScope
 ) -> Connection:
     """Limit (or widen) the mailboxes synced; discovery runs again to apply it."""
-    checked = _checked(scope)
+    checked = checked_scope(scope)
     async with ctx.uow() as uow:
         if not await uow.connections.set_scope(tenant_id, connection_id, checked, ctx.clock.now()):
             raise ConnectionNotFound(f"no connection {connection_id} in this tenant")
@@ -253,7 +272,8 @@ async def set_scope(
     return await get_connection(ctx, tenant_id, connection_id)
 
 
-def _checked(scope: MailboxScope) -> MailboxScope:
+def checked_scope(scope: MailboxScope) -> MailboxScope:
+    """The scope with its addresses normalised; raises ``InvalidScope`` when unusable."""
     if scope.kind is ScopeKind.MAILBOXES:
         mailboxes = tuple(dict.fromkeys(m.strip().lower() for m in scope.mailboxes))
         if not mailboxes or any("@" not in m or len(m) > 320 for m in mailboxes):

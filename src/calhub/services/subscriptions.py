@@ -1,13 +1,18 @@
-"""One change-notification subscription per calendar, kept alive (issue 4, "Sync"; graph.md §4).
+"""One change-notification subscription per calendar, kept alive (issue 4, "Sync"; graph.md §4;
+issue 7, google.md §4).
 
 - ``ensure_subscription``: create the calendar's subscription (or recreate one the provider
-  removed) with a fresh random ``clientState``, pointing at ``/hooks/microsoft`` and
-  ``/hooks/microsoft/lifecycle`` under the public base URL, then queue a sync, because changes
-  made while no subscription existed were never notified. The expiry stored is the provider's
-  answer, not the one asked for.
+  removed) with a fresh random ``clientState``, pointing at the provider's hook under the public
+  base URL (``/hooks/microsoft`` and ``/hooks/microsoft/lifecycle`` for Graph, ``/hooks/google``
+  for Google's watch channels, which have no lifecycle messages), then queue a sync, because
+  changes made while no subscription existed were never notified. The expiry stored is the
+  provider's answer, not the one asked for.
 - ``renew_due_subscriptions`` (periodic): renews every subscription that expires within
   ``RENEW_AHEAD``, per connection, batched (Graph ``$batch``, 20 per round trip). A subscription
-  the provider no longer knows is recreated.
+  the provider no longer knows is recreated. Where subscriptions cannot be extended
+  (``Capabilities.renewable_subscriptions`` False: Google's channels, §4.5), renewing is
+  replacing: an ``ensure_subscription`` job per due subscription creates the new channel, stores
+  it, then stops the old one (both may fire for a moment; the sync reads each change once).
 - ``renew_subscription``: renew one now (a ``reauthorizationRequired`` lifecycle notification).
 
 Consent revoked or credentials rejected stops the connection (``services.connections``); a
@@ -29,6 +34,7 @@ from calhub.domain.calendars import (
     Calendar,
     Connection,
     ConnectionStatus,
+    ProviderKind,
     Secret,
     Subscription,
     SubscriptionStatus,
@@ -48,12 +54,18 @@ from calhub.services.connections import (
     disable_for_revoked_consent,
 )
 from calhub.services.context import HubContext
+from calhub.services.google_intake import PUSH_PATH
 from calhub.services.intake import CHANGE_NOTIFICATIONS_PATH, LIFECYCLE_NOTIFICATIONS_PATH
 from calhub.services.jobs import defer_ensure_subscription, defer_sync
 
 LIFETIME: Final = timedelta(days=3)
 RENEW_AHEAD: Final = timedelta(days=1)
 RETRY_SUBSCRIBE_AFTER_S: Final = 300.0
+# Where each provider delivers: (notification path, lifecycle path or None).
+_HOOKS: Final[dict[ProviderKind, tuple[str, str | None]]] = {
+    ProviderKind.MSGRAPH: (CHANGE_NOTIFICATIONS_PATH, LIFECYCLE_NOTIFICATIONS_PATH),
+    ProviderKind.GOOGLE: (PUSH_PATH, None),
+}
 
 log = structlog.get_logger("calhub.subscriptions")
 
@@ -94,15 +106,24 @@ async def ensure_subscription(
     ):
         return existing
     provider = await ctx.providers.for_connection(target.connection)
-    if existing is not None and existing.status is not SubscriptionStatus.REMOVED:
-        await _unsubscribe_quietly(ctx, target.connection, existing)
+    # Replacing (no renewal): the old one lives on until the new one is stored, so no change
+    # falls between them; otherwise it goes first, so the two never both notify.
+    replacing = not provider.capabilities.renewable_subscriptions
+    old = (
+        existing
+        if existing is not None and existing.status is not SubscriptionStatus.REMOVED
+        else None
+    )
+    if old is not None and not replacing:
+        await _unsubscribe_quietly(ctx, target.connection, old)
     client_state = secrets.token_urlsafe(32)
     lifetime = min(LIFETIME, provider.capabilities.max_subscription_lifetime)
+    notification_path, lifecycle_path = _hooks(target.connection.provider)
     try:
         info = await provider.subscribe(
             CalendarRef(owner=target.calendar.provider_calendar_id),
-            notification_url=ctx.public_url(CHANGE_NOTIFICATIONS_PATH),
-            lifecycle_url=ctx.public_url(LIFECYCLE_NOTIFICATIONS_PATH),
+            notification_url=ctx.public_url(notification_path),
+            lifecycle_url=None if lifecycle_path is None else ctx.public_url(lifecycle_path),
             client_state=client_state,
             expires_at=now + lifetime,
         )
@@ -126,8 +147,15 @@ async def ensure_subscription(
     async with ctx.uow() as uow:
         await uow.subscriptions.replace(subscription)
         await uow.commit()
+    if old is not None and replacing:
+        await _unsubscribe_quietly(ctx, target.connection, old)
     await defer_sync(ctx.jobs, tenant_id, calendar_id)
     return subscription
+
+
+def _hooks(provider: ProviderKind) -> tuple[str, str | None]:
+    """The provider's (notification path, lifecycle path); Graph's for test providers."""
+    return _HOOKS.get(provider, _HOOKS[ProviderKind.MSGRAPH])
 
 
 async def renew_subscription(
@@ -168,6 +196,12 @@ async def _renew_for_connection(ctx: HubContext, items: list[_Due]) -> None:
     connection = items[0].target.connection
     now = ctx.clock.now()
     provider = await ctx.providers.for_connection(connection)
+    if not provider.capabilities.renewable_subscriptions:
+        for item in items:  # a new subscription for each, made under the calendar's lock
+            await defer_ensure_subscription(
+                ctx.jobs, item.subscription.tenant_id, item.subscription.calendar_id
+            )
+        return
     lifetime = min(LIFETIME, provider.capabilities.max_subscription_lifetime)
     try:
         answers = await provider.renew_many(

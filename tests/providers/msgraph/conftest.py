@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from calhub.emulators.graph.access import mint_token
 from calhub.emulators.graph.clock import EmulatorClock
 from calhub.emulators.graph.state import GraphState
-from calhub.providers.msgraph.budget import RequestBudget
+from calhub.providers.budget import RequestBudget
 from calhub.providers.msgraph.client import GraphClient
 from tests.emulators.graph.seeds import APP_ID, CONTOSO
 from tests.providers.msgraph.tokens import EmulatorTokens

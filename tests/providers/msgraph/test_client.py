@@ -17,7 +17,7 @@ from calhub.providers.base import (
     RateLimited,
     Transient,
 )
-from calhub.providers.msgraph.budget import RequestBudget
+from calhub.providers.budget import RequestBudget
 from calhub.providers.msgraph.client import BatchRequest, GraphClient
 from tests.emulators.graph.seeds import CONTOSO
 from tests.providers.msgraph.conftest import EmulatorTokens

@@ -1,5 +1,6 @@
 """``/api/v1/connections``: connect a Microsoft 365 tenant, verify it, scope it, disconnect it
-(issue 4, "Connect"; ARCHITECTURE.md §6 "connections").
+(issue 4, "Connect"; ARCHITECTURE.md §6 "connections"). Google Workspace connections are made in
+``routes.google_connections`` and share every route here but the consent ones.
 
 The admin's path: ``POST /connections/microsoft`` (client id plus a client secret or a
 certificate) answers the admin-consent URL; the admin opens it, Microsoft sends the browser back
@@ -12,7 +13,7 @@ thumbprint only.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -23,22 +24,29 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from calhub.api.consent_page import PAGE_HEADERS, consent_page
 from calhub.api.dependencies import ApiKeyDep, RuntimeDep
 from calhub.api.problems import Problem
+from calhub.api.routes import google_connections
+from calhub.api.routes.connection_schemas import (
+    MAILBOX_ADDRESS,
+    ConnectionOut,
+    GoogleConnectionOut,
+    GoogleCredentialsIn,
+    ScopeIn,
+    connection_out,
+)
 from calhub.api.service_errors import problems_from_services
-from calhub.domain.calendars import Connection, ConnectionStatus, MailboxScope, ScopeKind
 from calhub.domain.ids import ConnectionId
-from calhub.providers.base import ProviderError
 from calhub.providers.msgraph.auth import ClientCertificate, ClientSecret
 from calhub.services import calendars, connections
 from calhub.services.providers import MicrosoftCredentials
 
+__all__ = ["MAILBOX_ADDRESS", "connection_out", "router"]
+
 router = APIRouter(prefix="/api/v1", tags=["connections"])
+router.include_router(google_connections.router)
 
 _CALLBACK_ROUTE = connections.CONSENT_CALLBACK_PATH.removeprefix(router.prefix)
 _MICROSOFT_TENANT = r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$"  # a tenant GUID or a domain
 _CLIENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
-MAILBOX_ADDRESS = (
-    r"^[^\s/\\?#@]+@[^\s/\\?#@]+$"  # one address; nothing that could leave Graph's path
-)
 
 
 class CertificateIn(BaseModel):
@@ -89,21 +97,6 @@ class CredentialsIn(BaseModel):
         )
 
 
-class ScopeIn(BaseModel):
-    """``{"kind": "all"}`` or ``{"kind": "mailboxes", "mailboxes": ["a@contoso.com", ...]}``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["all", "mailboxes", "group"]
-    mailboxes: list[Annotated[str, Field(max_length=320)]] = Field(
-        default_factory=list, max_length=connections.MAX_SCOPED_MAILBOXES
-    )
-    group_id: str | None = Field(default=None, max_length=100)
-
-    def to_scope(self) -> MailboxScope:
-        return MailboxScope(ScopeKind(self.kind), tuple(self.mailboxes), self.group_id)
-
-
 class MicrosoftConnectionIn(CredentialsIn):
     tenant: str | None = Field(
         default=None,
@@ -111,32 +104,6 @@ class MicrosoftConnectionIn(CredentialsIn):
         description="The Microsoft tenant's domain or id, where the admin consents.",
     )
     scope: ScopeIn | None = None
-
-
-class ScopeOut(BaseModel):
-    kind: Literal["all", "mailboxes", "group"]
-    mailboxes: list[str]
-
-
-class CredentialsOut(BaseModel):
-    client_id: str
-    type: Literal["client_secret", "certificate"]
-    certificate_thumbprint: str | None
-
-
-class ConnectionOut(BaseModel):
-    id: UUID
-    provider: str
-    status: ConnectionStatus
-    microsoft_tenant_id: str | None = Field(description="Known once the admin consented.")
-    tenant_hint: str | None
-    scope: ScopeOut
-    credentials: CredentialsOut | None = Field(
-        description="None when calhub holds none (purged after consent was revoked)."
-    )
-    created_at: datetime
-    updated_at: datetime
-    consented_at: datetime | None
 
 
 class ConnectionList(BaseModel):
@@ -178,40 +145,6 @@ class ConsentOutcomeOut(BaseModel):
     granted: Literal[True]
     message: str
     connection_id: UUID | None
-
-
-def connection_out(connection: Connection) -> ConnectionOut:
-    hint = connection.settings.get("tenant")
-    return ConnectionOut(
-        id=connection.id,
-        provider=connection.provider.value,
-        status=connection.status,
-        microsoft_tenant_id=connection.provider_tenant_id,
-        tenant_hint=str(hint) if hint else None,
-        scope=ScopeOut(
-            kind=connection.scope.kind.value, mailboxes=list(connection.scope.mailboxes)
-        ),
-        credentials=_credentials_out(connection),
-        created_at=connection.created_at,
-        updated_at=connection.updated_at,
-        consented_at=connection.consented_at,
-    )
-
-
-def _credentials_out(connection: Connection) -> CredentialsOut | None:
-    try:
-        credentials = MicrosoftCredentials.from_secret(connection.credentials)
-    except ProviderError:
-        return None
-    if isinstance(credentials.credential, ClientCertificate):
-        return CredentialsOut(
-            client_id=credentials.client_id,
-            type="certificate",
-            certificate_thumbprint=credentials.credential.thumbprint,
-        )
-    return CredentialsOut(
-        client_id=credentials.client_id, type="client_secret", certificate_thumbprint=None
-    )
 
 
 @router.get(
@@ -297,12 +230,23 @@ async def delete_connection(runtime: RuntimeDep, api_key: ApiKeyDep, connection_
 
 @router.put(
     "/connections/{connection_id}/credentials",
-    response_model=ConnectionOut,
-    summary="Replace the client secret or certificate (e.g. an expired secret)",
+    response_model=ConnectionOut | GoogleConnectionOut,
+    summary="Replace the credentials (e.g. an expired secret, a new service account key)",
+    description="A Microsoft 365 connection takes a client id with a client secret or a "
+    "certificate; a Google Workspace connection a service account key and an administrator's "
+    "address, and answers whether Google grants their domain-wide delegation (a connection "
+    "waiting for it becomes active once it does). The other provider's form is 409.",
 )
 async def set_credentials(
-    runtime: RuntimeDep, api_key: ApiKeyDep, connection_id: UUID, body: CredentialsIn
-) -> ConnectionOut:
+    runtime: RuntimeDep,
+    api_key: ApiKeyDep,
+    connection_id: UUID,
+    body: CredentialsIn | GoogleCredentialsIn,
+) -> ConnectionOut | GoogleConnectionOut:
+    if isinstance(body, GoogleCredentialsIn):
+        return await google_connections.replace_credentials(
+            runtime, api_key, ConnectionId(connection_id), body
+        )
     with problems_from_services():
         connection = await connections.set_credentials(
             runtime.hub, api_key.tenant_id, ConnectionId(connection_id), body.to_credentials()

@@ -4,7 +4,8 @@
 (never ``/token`` or the control API). In order:
 
 1. over quota: ``requests_per_minute_per_user`` admitted requests of one service account
-   impersonating one user to one API within the last minute of the emulator clock → 403
+   impersonating one user to one API within the last minute of the emulator clock (a request's
+   ``quotaUser``, at most 40 characters, counts in place of the user, google.md §9.3) → 403
    ``rateLimitExceeded`` (domain ``usageLimits``) with the live service's "Quota exceeded for quota
    metric 'Queries' and limit 'Queries per minute per user'" message;
 2. ``latency_ms``: a random delay;
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,6 +31,7 @@ from calhub.emulators.google.errors import GoogleError, render
 from calhub.emulators.google.state import GoogleState
 
 WINDOW_SECONDS = 60.0
+MAX_QUOTA_USER = 40
 SERVICES = {
     "/calendar/v3/": "calendar-json.googleapis.com",
     "/admin/directory/v1/": "admin.googleapis.com",
@@ -70,7 +73,8 @@ def _over_quota(state: GoogleState, scope: Scope, service: str) -> GoogleError |
     except GoogleError:
         return None
     now = state.clock.now().timestamp()
-    window = state.usage.setdefault((service, caller.client_email, caller.user_email), deque())
+    quota_user = _quota_user(scope) or caller.user_email
+    window = state.usage.setdefault((service, caller.client_email, quota_user), deque())
     while window and window[0] <= now - WINDOW_SECONDS:
         window.popleft()
     if len(window) >= state.faults.requests_per_minute_per_user:
@@ -83,6 +87,12 @@ def _over_quota(state: GoogleState, scope: Scope, service: str) -> GoogleError |
         )
     window.append(now)
     return None
+
+
+def _quota_user(scope: Scope) -> str | None:
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    named = query.get("quotaUser", [""])[-1]
+    return named if 0 < len(named) <= MAX_QUOTA_USER else None
 
 
 def _random_fault(state: GoogleState) -> GoogleError | None:

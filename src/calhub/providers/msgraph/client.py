@@ -42,8 +42,8 @@ from calhub.providers.base import (
     RateLimited,
     Transient,
 )
+from calhub.providers.budget import RequestBudget
 from calhub.providers.msgraph.auth import TokenSource
-from calhub.providers.msgraph.budget import RequestBudget
 from calhub.providers.msgraph.errors import json_object, read_error, translate
 
 GRAPH_BASE_URL: Final = "https://graph.microsoft.com/v1.0"

@@ -164,9 +164,13 @@ class ChannelStore:
         """Wait until every queued message is delivered or given up (retries included)."""
         await self._deliverer.drain()
 
+    def live(self) -> list[Channel]:
+        """Every channel not stopped and not expired."""
+        self._expire()
+        return list(self._channels.values())
+
     def summary(self) -> dict[str, Any]:
         """For ``GET /_emulator/state``: the live channels and what became of their messages."""
-        self._expire()
         return {
             "channels": [
                 {
@@ -176,7 +180,7 @@ class ChannelStore:
                     "serviceAccount": channel.client_email,
                     "messages": channel.stats.as_json(),
                 }
-                for channel in self._channels.values()
+                for channel in self.live()
             ]
         }
 

@@ -1,9 +1,10 @@
-"""A per-tenant request budget: a token bucket that waits rather than fails.
+"""A per-connection request budget: a token bucket that waits rather than fails.
 
-Graph counts requests per app and mailbox (10,000 per 10 minutes, graph.md §10.1) and per tenant
-for subscriptions (§4.8); the bucket keeps one connection's whole traffic under a configured rate
-so a storm of syncs slows down instead of collecting 429s. ``rate`` requests per second refill a
-bucket of ``burst``; ``acquire`` takes one, sleeping until one is there.
+Providers count requests per app and mailbox (Graph: 10,000 per 10 minutes, graph.md §10.1, and
+per tenant for subscriptions, §4.8; Google: per user per minute, google.md §9.3); the bucket
+keeps one connection's whole traffic under a configured rate so a storm of syncs slows down
+instead of collecting 429s. ``rate`` requests per second refill a bucket of ``burst``;
+``acquire`` takes one, sleeping until one is there.
 """
 
 from __future__ import annotations

@@ -1,0 +1,230 @@
+"""Google's watch channels as calhub's subscriptions, and their push messages, against the live
+Google emulator and PostgreSQL: a channel per calendar pointing at ``/hooks/google``, push
+messages authenticated by the channel token and stored once, renewal by replacement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from calhub.domain.calendars import Calendar, Subscription
+from calhub.domain.ids import TenantId
+from calhub.emulators.google.channels.store import Channel
+from calhub.emulators.graph.clock import EmulatorClock
+from calhub.providers.google.push import MalformedPush, channel_of
+from calhub.services import google_connections
+from calhub.services.context import HubContext
+from calhub.services.discovery import discover_calendars
+from calhub.services.google_intake import (
+    PUSH_PATH,
+    IntakeUnavailable,
+    PushOutcome,
+    receive_push,
+)
+from calhub.services.jobs import ENSURE_SUBSCRIPTION_TASK, SYNC_CALENDAR_TASK, JobRequest
+from calhub.services.subscriptions import ensure_subscription, renew_due_subscriptions
+from calhub.services.tenants import create_tenant
+from calhub.storage.tables import notification_inbox
+from tests.emulators.google.seeds import BEN
+from tests.hub_fixtures import RecordingJobQueue
+from tests.services.google_world import LiveGoogle, northwind_credentials
+
+
+async def _ben(hub: HubContext) -> Calendar:
+    """Northwind connected and discovered; Ben's calendar."""
+    tenant_id = (await create_tenant(hub.uow, hub.clock, "Northwind")).id
+    outcome = await google_connections.create_google_connection(
+        hub, tenant_id, northwind_credentials()
+    )
+    assert await discover_calendars(hub, tenant_id, outcome.connection.id) is not None
+    async with hub.uow() as uow:
+        found = await uow.calendars.list(tenant_id, connection_id=outcome.connection.id)
+    _jobs(hub).take()
+    return next(c for c in found if c.provider_calendar_id == BEN)
+
+
+def _jobs(hub: HubContext) -> RecordingJobQueue:
+    assert isinstance(hub.jobs, RecordingJobQueue)
+    return hub.jobs
+
+
+def _channels(live_google: LiveGoogle, calendar: Calendar) -> list[Channel]:
+    return [c for c in live_google.state.channels.live() if c.calendar_id == BEN]
+
+
+def _push(subscription: Subscription, state: str, number: int, **changes: str) -> dict[str, str]:
+    channel_id, resource_id = channel_of(subscription.provider_subscription_id)
+    headers = {
+        "X-Goog-Channel-ID": channel_id,
+        "X-Goog-Resource-ID": resource_id,
+        "X-Goog-Resource-State": state,
+        "X-Goog-Message-Number": str(number),
+        "X-Goog-Channel-Token": subscription.client_state.reveal(),
+        "X-Goog-Resource-URI": "https://www.googleapis.com/calendar/v3/calendars/x/events",
+    }
+    return headers | changes
+
+
+async def _inbox(hub: HubContext, tenant_id: TenantId) -> list[tuple[str, str]]:
+    query = select(notification_inbox.c.change_type, notification_inbox.c.resource_id).where(
+        notification_inbox.c.tenant_id == tenant_id
+    )
+    async with hub.uow() as uow:
+        rows = await uow.connection.execute(query)
+        return [(row.change_type, row.resource_id) for row in rows]
+
+
+async def test_a_calendar_gets_a_watch_channel_to_the_google_hook(
+    google_hub: HubContext, live_google: LiveGoogle
+) -> None:
+    calendar = await _ben(google_hub)
+
+    subscription = await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
+
+    assert subscription is not None
+    [channel] = _channels(live_google, calendar)
+    assert channel.address == f"https://calhub.test{PUSH_PATH}"
+    assert channel.token == subscription.client_state.reveal()
+    assert channel_of(subscription.provider_subscription_id) == (channel.id, channel.resource_id)
+    assert subscription.expires_at == channel.expiration
+    assert [task for task, _ in _jobs(google_hub).take()] == [SYNC_CALENDAR_TASK]
+
+
+async def test_push_messages_are_authenticated_stored_once_and_queue_a_sync(
+    google_hub: HubContext,
+) -> None:
+    calendar = await _ben(google_hub)
+    subscription = await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
+    assert subscription is not None
+    _jobs(google_hub).take()
+    resource_id = channel_of(subscription.provider_subscription_id)[1]
+
+    confirmed = await receive_push(google_hub, _push(subscription, "sync", 1))
+    assert confirmed.outcome is PushOutcome.CONFIRMED
+    assert _jobs(google_hub).take() == []
+
+    first = await receive_push(google_hub, _push(subscription, "exists", 7))
+    again = await receive_push(google_hub, _push(subscription, "exists", 7))  # a retry
+    later = await receive_push(google_hub, _push(subscription, "exists", 9))
+
+    assert (first.outcome, again.outcome, later.outcome) == (
+        PushOutcome.STORED,
+        PushOutcome.DUPLICATE,
+        PushOutcome.STORED,
+    )
+    assert first.jobs_queued == 1
+    assert await _inbox(google_hub, calendar.tenant_id) == [
+        ("exists", resource_id),
+        ("exists", resource_id),
+    ]
+    sync = {"tenant_id": str(calendar.tenant_id), "calendar_id": str(calendar.id), "full": False}
+    assert _jobs(google_hub).take() == [(SYNC_CALENDAR_TASK, sync)]  # one waiting sync reads all
+
+
+@pytest.mark.parametrize(
+    ("changes", "outcome"),
+    [
+        ({"X-Goog-Channel-Token": "guessed"}, PushOutcome.FORGED),
+        ({"X-Goog-Channel-Token": ""}, PushOutcome.FORGED),
+        ({"X-Goog-Channel-ID": "not-a-channel-of-calhub"}, PushOutcome.UNKNOWN),
+        ({"X-Goog-Resource-ID": "someone-elses"}, PushOutcome.UNKNOWN),
+    ],
+)
+async def test_unknown_channels_and_wrong_tokens_are_refused(
+    google_hub: HubContext, changes: dict[str, str], outcome: PushOutcome
+) -> None:
+    calendar = await _ben(google_hub)
+    subscription = await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
+    assert subscription is not None
+    _jobs(google_hub).take()
+
+    result = await receive_push(google_hub, _push(subscription, "exists", 3, **changes))
+
+    assert (result.outcome, result.accepted) == (outcome, False)
+    assert await _inbox(google_hub, calendar.tenant_id) == []
+    assert _jobs(google_hub).take() == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Goog-Channel-ID": "a", "X-Goog-Resource-ID": "b", "X-Goog-Resource-State": "exists"},
+        {
+            "X-Goog-Channel-ID": "a",
+            "X-Goog-Resource-ID": "b",
+            "X-Goog-Resource-State": "gone",
+            "X-Goog-Message-Number": "1",
+        },
+    ],
+)
+async def test_a_request_that_is_not_a_push_message_is_malformed(
+    google_hub: HubContext, headers: dict[str, str]
+) -> None:
+    with pytest.raises(MalformedPush):
+        await receive_push(google_hub, headers)
+
+
+class _RefusingQueue(RecordingJobQueue):
+    async def defer_many(self, jobs: Sequence[JobRequest]) -> int:
+        raise ConnectionError("the queue's database is unreachable")
+
+    async def defer(self, task_name: str, **arguments: Any) -> int | None:
+        raise ConnectionError("the queue's database is unreachable")
+
+
+async def test_when_the_sync_cannot_be_queued_nothing_is_kept(google_hub: HubContext) -> None:
+    calendar = await _ben(google_hub)
+    subscription = await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
+    assert subscription is not None
+    refusing = HubContext(
+        uow=google_hub.uow,
+        jobs=_RefusingQueue(),
+        clock=google_hub.clock,
+        providers=google_hub.providers,
+        public_base_url=google_hub.public_base_url,
+    )
+
+    with pytest.raises(IntakeUnavailable):
+        await receive_push(refusing, _push(subscription, "exists", 4))
+
+    assert await _inbox(google_hub, calendar.tenant_id) == []
+    retried = await receive_push(google_hub, _push(subscription, "exists", 4))  # Google retries
+    assert retried.outcome is PushOutcome.STORED
+
+
+async def test_renewing_a_channel_replaces_it_new_one_first(
+    google_hub: HubContext, live_google: LiveGoogle
+) -> None:
+    calendar = await _ben(google_hub)
+    old = await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
+    assert old is not None
+    _jobs(google_hub).take()
+    assert isinstance(google_hub.clock, EmulatorClock)
+    google_hub.clock.advance(timedelta(days=2, hours=12).total_seconds())
+
+    due = await renew_due_subscriptions(google_hub)  # the module's other tests' ones too
+
+    jobs = _jobs(google_hub).take()
+    assert len(jobs) == due
+    assert {task for task, _ in jobs} == {ENSURE_SUBSCRIPTION_TASK}
+    assert {"tenant_id": str(calendar.tenant_id), "calendar_id": str(calendar.id)} in [
+        arguments for _, arguments in jobs
+    ]
+    assert [c.id for c in _channels(live_google, calendar)] == [
+        channel_of(old.provider_subscription_id)[0]
+    ]  # renewing did not touch Google: the job replaces it
+
+    new = await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
+
+    assert new is not None
+    assert new.provider_subscription_id != old.provider_subscription_id
+    [channel] = _channels(live_google, calendar)  # the old channel was stopped
+    assert channel.id == channel_of(new.provider_subscription_id)[0]
+    refused = await receive_push(google_hub, _push(old, "exists", 12))
+    assert refused.outcome is PushOutcome.UNKNOWN
+    assert (await receive_push(google_hub, _push(new, "exists", 2))).accepted
