@@ -35,9 +35,10 @@ from urllib.parse import quote, unquote
 
 import httpx
 
-from calhub.providers.base import AuthExpired, ProviderError, RateLimited, Transient
+from calhub.providers.base import AuthExpired, RateLimited, Transient
 from calhub.providers.budget import RequestBudget
-from calhub.providers.google.errors import describe, json_object, read_error, translate
+from calhub.providers.google.errors import describe, read_error, translate
+from calhub.providers.http import LimitPerKey, Retries, json_object
 
 CALENDAR_BASE_URL: Final = "https://www.googleapis.com/calendar/v3"
 DIRECTORY_BASE_URL: Final = "https://admin.googleapis.com/admin/directory/v1"
@@ -85,16 +86,17 @@ class GoogleClient:
         self._http = httpx.AsyncClient(
             transport=transport, verify=verify, timeout=timeout, trust_env=False
         )
-        self._max_in_flight = max_in_flight_per_user
-        self._users: dict[str, asyncio.Semaphore] = {}
+        self._in_flight = LimitPerKey(max_in_flight_per_user)
         # Google's per-project quota is 10,000 requests a minute (§9.3); each customer's
         # service account is its own project.
         self._budget = budget or RequestBudget(rate=150.0, burst=300, sleep=sleep)
-        self._max_attempts = max_attempts
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        self._sleep = sleep
-        self._random = random
+        self._retries = Retries(
+            max_attempts=max_attempts,
+            base=backoff_base,
+            cap=backoff_cap,
+            sleep=sleep,
+            random=random,
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -126,7 +128,7 @@ class GoogleClient:
         the failure means. ``if_match``: an etag the item must still have (``EditConflict``
         otherwise)."""
         what = f"{method} {self._path(url)}"
-        semaphore = self._semaphore(user)
+        semaphore = self._in_flight(user)
         params = _with_quota_user(url, user, params)
         headers: dict[str, str] = {}
         if if_match is not None:
@@ -138,7 +140,7 @@ class GoogleClient:
             try:
                 token = await self.tokens.token(user)
             except Transient as exc:  # the token endpoint failed: as any other transient failure
-                await self._retry_or_raise(attempt, exc, None)
+                await self._retries.wait_or_raise(attempt, exc)
                 continue
             headers["Authorization"] = f"Bearer {token}"
             await self._budget.acquire()
@@ -149,7 +151,7 @@ class GoogleClient:
                     )
             except httpx.TransportError as exc:  # timeouts, refused and dropped connections
                 failure = Transient(f"{what}: {type(exc).__name__}")
-                await self._retry_or_raise(attempt, failure, exc)
+                await self._retries.wait_or_raise(attempt, failure, cause=exc)
                 continue
             if response.is_success:
                 return response
@@ -163,42 +165,13 @@ class GoogleClient:
                 continue
             if isinstance(error, RateLimited):
                 if answer.retry_after is None:  # Google's usual: back off on our own (§9.4)
-                    error = RateLimited(self._step(attempt), describe(answer, what))
-                await self._retry_or_raise(attempt, error, None, wait=answer.retry_after)
+                    error = RateLimited(self._retries.step(attempt), describe(answer, what))
+                await self._retries.wait_or_raise(attempt, error, wait=answer.retry_after)
                 continue
             if isinstance(error, Transient):
-                await self._retry_or_raise(attempt, error, None)
+                await self._retries.wait_or_raise(attempt, error)
                 continue
             raise error
-
-    async def _retry_or_raise(
-        self,
-        attempt: int,
-        failure: ProviderError,
-        cause: BaseException | None,
-        *,
-        wait: float | None = None,
-    ) -> None:
-        if attempt >= self._max_attempts:
-            if cause is None:
-                raise failure
-            raise failure from cause
-        await self._sleep(wait if wait is not None else self.backoff(attempt))
-
-    def backoff(self, attempt: int) -> float:
-        """Full jitter: anywhere between 0 and the capped exponential step."""
-        return self._random() * self._step(attempt)
-
-    def _step(self, attempt: int) -> float:
-        step: float = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
-        return step
-
-    def _semaphore(self, user: str) -> asyncio.Semaphore:
-        key = user.lower()
-        semaphore = self._users.get(key)
-        if semaphore is None:
-            semaphore = self._users[key] = asyncio.Semaphore(self._max_in_flight)
-        return semaphore
 
     def _path(self, url: str) -> str:
         path = url.split("?", 1)[0]

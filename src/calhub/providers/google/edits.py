@@ -23,8 +23,8 @@ from calhub.domain.joinlinks import BodyFormat
 from calhub.domain.sync.changes import ProviderEvent
 from calhub.providers.base import EditableEvent, InvalidResponse, NotFound
 from calhub.providers.google.client import GoogleClient
-from calhub.providers.google.errors import json_object
 from calhub.providers.google.mapping import map_event
+from calhub.providers.http import json_object
 
 JOIN_MARKER_PROPERTY: Final = "calhubJoinBlock"
 GOOGLE_MEET: Final = "google_meet"

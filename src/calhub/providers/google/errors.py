@@ -23,10 +23,9 @@ comes anyway is honoured. Messages quote Google's reason and message, never a to
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from calhub.providers.base import (
     AuthExpired,
@@ -139,14 +138,3 @@ def _forbidden(answer: GoogleErrorAnswer, who: str, said: str) -> ProviderError:
     if answer.reason in _OUT_OF_SCOPE_REASONS:
         return MailboxOutOfScope(who, f"Google does not let {who} do this ({answer.message})")
     return ProviderError(said)
-
-
-def json_object(body: bytes, what: str) -> dict[str, Any]:
-    """A response body that must be a JSON object, or ``InvalidResponse``."""
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise InvalidResponse(f"{what}: the answer is not JSON") from exc
-    if not isinstance(value, dict):
-        raise InvalidResponse(f"{what}: the answer is not a JSON object")
-    return value

@@ -51,8 +51,8 @@ from calhub.providers.base import (
 from calhub.providers.google import directory, edits, presence, push
 from calhub.providers.google.auth import CALENDAR_SCOPES
 from calhub.providers.google.client import GoogleClient
-from calhub.providers.google.errors import json_object
 from calhub.providers.google.mapping import map_event
+from calhub.providers.http import json_object
 
 CAPABILITIES: Final = Capabilities(
     delta_sync=True,

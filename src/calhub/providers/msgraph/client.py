@@ -39,12 +39,12 @@ from calhub.providers.base import (
     InvalidResponse,
     MailboxOutOfScope,
     ProviderError,
-    RateLimited,
     Transient,
 )
 from calhub.providers.budget import RequestBudget
+from calhub.providers.http import LimitPerKey, Retries, json_object
 from calhub.providers.msgraph.auth import TokenSource
-from calhub.providers.msgraph.errors import json_object, read_error, translate
+from calhub.providers.msgraph.errors import read_error, translate
 
 GRAPH_BASE_URL: Final = "https://graph.microsoft.com/v1.0"
 BASE_PREFERENCES: Final = ('IdType="ImmutableId"', 'outlook.timezone="UTC"')
@@ -101,14 +101,16 @@ class GraphClient:
         self._http = httpx.AsyncClient(
             transport=transport, verify=verify, timeout=timeout, trust_env=ca_bundle is None
         )
-        self._max_in_flight = max_in_flight_per_mailbox
-        self._mailboxes: dict[str, asyncio.Semaphore] = {}
+        # Requests without a mailbox (places, subscriptions, $batch) share the "" slot group.
+        self._in_flight = LimitPerKey(max_in_flight_per_mailbox)
         self._budget = budget or RequestBudget(rate=50.0, burst=100, sleep=sleep)
-        self._max_attempts = max_attempts
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        self._sleep = sleep
-        self._random = random
+        self._retries = Retries(
+            max_attempts=max_attempts,
+            base=backoff_base,
+            cap=backoff_cap,
+            sleep=sleep,
+            random=random,
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -147,7 +149,7 @@ class GraphClient:
         a change key the item must still have (``EditConflict`` otherwise)."""
         url = self.url(path_or_url)
         mailbox = mailbox or _mailbox_in(url)
-        semaphore = self._semaphore(mailbox)
+        semaphore = self._in_flight(mailbox or "")
         headers = {"Prefer": ", ".join((*BASE_PREFERENCES, *prefer))}
         if if_match is not None:
             headers["If-Match"] = f'W/"{if_match}"'
@@ -166,7 +168,7 @@ class GraphClient:
                     )
             except httpx.TransportError as exc:  # timeouts, refused and dropped connections
                 failure: ProviderError = Transient(f"{method} {_path(url)}: {type(exc).__name__}")
-                await self._retry_or_raise(attempt, failure, None, exc)
+                await self._retries.wait_or_raise(attempt, failure, cause=exc)
                 continue
             if response.is_success:
                 return response
@@ -184,7 +186,7 @@ class GraphClient:
                 self._tokens.invalidate()
                 continue
             if response.status_code in _RATE_LIMITED or response.status_code >= 500:
-                await self._retry_or_raise(attempt, failure, answer.retry_after, None)
+                await self._retries.wait_or_raise(attempt, failure, wait=answer.retry_after)
                 continue
             raise failure
 
@@ -196,19 +198,19 @@ class GraphClient:
         fails comes back with its translated error, as do all other failed items."""
         results: dict[str, BatchResult] = {}
         pending = list(requests)
-        for attempt in range(1, self._max_attempts + 1):
+        for attempt in range(1, self._retries.max_attempts + 1):
             retry: list[BatchRequest] = []
             waits: list[float] = []
             for first in range(0, len(pending), MAX_BATCH):
                 chunk = pending[first : first + MAX_BATCH]
                 for item, result, wait in await self._batch_round(chunk):
                     results[item.id] = result
-                    if wait is not None and attempt < self._max_attempts:
+                    if wait is not None and attempt < self._retries.max_attempts:
                         retry.append(item)
                         waits.append(wait)
             if not retry:
                 break
-            await self._sleep(max(waits) if any(waits) else self.backoff(attempt))
+            await self._retries.sleep(max(waits) if any(waits) else self._retries.backoff(attempt))
             pending = retry
         return results
 
@@ -240,32 +242,6 @@ class GraphClient:
             retryable = status in _RATE_LIMITED or status >= 500
             outcome.append((item, result, (error.retry_after or 0.0) if retryable else None))
         return outcome
-
-    async def _retry_or_raise(
-        self,
-        attempt: int,
-        failure: ProviderError,
-        retry_after: float | None,
-        cause: BaseException | None,
-    ) -> None:
-        if attempt >= self._max_attempts:
-            if isinstance(failure, RateLimited) or cause is None:
-                raise failure
-            raise failure from cause
-        await self._sleep(retry_after if retry_after is not None else self.backoff(attempt))
-
-    def backoff(self, attempt: int) -> float:
-        """Full jitter: anywhere between 0 and the capped exponential step."""
-        step: float = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
-        return self._random() * step
-
-    def _semaphore(self, mailbox: str | None) -> asyncio.Semaphore:
-        key = (mailbox or "").lower()
-        semaphore = self._mailboxes.get(key)
-        if semaphore is None:
-            # Requests without a mailbox (places, subscriptions, $batch) share the "" slot group.
-            semaphore = self._mailboxes[key] = asyncio.Semaphore(self._max_in_flight)
-        return semaphore
 
 
 def _batch_item(item: BatchRequest) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from urllib.parse import quote
 from calhub.domain.joinlinks import BodyFormat
 from calhub.domain.sync.changes import Removal
 from calhub.providers.base import EditableEvent, InvalidResponse, NotFound
+from calhub.providers.http import json_object
 from calhub.providers.msgraph.client import GraphClient
-from calhub.providers.msgraph.errors import json_object
 from calhub.providers.msgraph.mapping import map_event
 
 # A named string property in calhub's own GUID namespace (graph.md §1.5).

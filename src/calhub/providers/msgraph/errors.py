@@ -34,7 +34,6 @@ from calhub.providers.base import (
     ConsentRevoked,
     CursorInvalid,
     EditConflict,
-    InvalidResponse,
     MailboxOutOfScope,
     NotFound,
     ProviderError,
@@ -131,14 +130,3 @@ def token_roles(token: str) -> list[str]:
         return []
     roles = claims.get("roles") if isinstance(claims, dict) else None
     return [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else []
-
-
-def json_object(body: bytes, what: str) -> dict[str, Any]:
-    """A response body that must be a JSON object, or ``InvalidResponse``."""
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise InvalidResponse(f"{what}: the answer is not JSON") from exc
-    if not isinstance(value, dict):
-        raise InvalidResponse(f"{what}: the answer is not a JSON object")
-    return value
