@@ -24,6 +24,7 @@ import httpx
 from pydantic import SecretStr
 
 from calhub.bootstrap import Runtime
+from calhub.cli.emulated import google_settings, graph_settings
 from calhub.domain.ids import TenantId
 from calhub.providers.msgraph.auth import ClientSecret
 from calhub.services.connections import (
@@ -101,13 +102,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], verify: Any = True
 
 def _provider_settings(emulator: str, origin: str) -> dict[str, str]:
     """The settings that point calhub at the ``emulator`` served at ``origin``."""
-    if emulator == "google":
-        return {
-            "google_calendar_url": f"{origin}/calendar/v3",
-            "google_directory_url": f"{origin}/admin/directory/v1",
-            "google_token_url": f"{origin}/token",
-        }
-    return {"graph_base_url": f"{origin}/v1.0", "microsoft_login_url": origin}
+    return google_settings(origin) if emulator == "google" else graph_settings(origin)
 
 
 @contextmanager

@@ -44,6 +44,7 @@ from calhub.cli.demo_google import (
     prepare_google,
 )
 from calhub.cli.device_simulate import simulate_device
+from calhub.cli.emulated import google_settings, graph_settings
 from calhub.domain.calendars import ProviderKind
 from calhub.domain.devices import DeviceKind
 from calhub.domain.ids import TenantId
@@ -104,11 +105,11 @@ def prepare_emulator(settings: Settings) -> DemoEmulator:
     google = prepare_google()
     host = LOOPBACK if settings.host in WILDCARD_HOSTS else settings.host
     overrides = {
-        "graph_base_url": f"{origin}/v1.0",
-        "microsoft_login_url": origin,
+        **graph_settings(origin),
+        **google_settings(google.origin),
         "ca_bundle": files.ca_certificate.resolve(),
         "public_base_url": f"http://{host}:{settings.port}",
-    } | google.settings()
+    }
     return DemoEmulator(
         state=state,
         listener=listener,

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from typing import Any
+
+import typer
 
 from calhub.bootstrap import Runtime
 from calhub.cli.common import console
@@ -35,14 +36,6 @@ class GoogleDemo:
     state: GoogleState
     listener: socket.socket
     origin: str
-
-    def settings(self) -> dict[str, Any]:
-        """What points calhub at this emulator."""
-        return {
-            "google_calendar_url": f"{self.origin}/calendar/v3",
-            "google_directory_url": f"{self.origin}/admin/directory/v1",
-            "google_token_url": f"{self.origin}/token",
-        }
 
 
 def prepare_google() -> GoogleDemo:
@@ -66,6 +59,7 @@ async def connect_google(runtime: Runtime, tenant_id: TenantId, demo: GoogleDemo
     )
     if not outcome.delegation.granted:
         console.print(f"[red]the demo could not connect to Google: {outcome.delegation.message}")
+        raise typer.Exit(1)
     for stale in previous:
         await connections.delete_connection(hub, tenant_id, stale.id)
 

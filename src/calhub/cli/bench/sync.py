@@ -492,6 +492,8 @@ async def _intake_phase(
     plan: Plan,
     report: Progress,
 ) -> dict[str, Any]:
+    # The lag phase's notifications are delivered first, so the rows counted are the phase's own.
+    await world.drain()
     requests = world.intake_requests(plan.notifications)
     before = await _inbox_rows(runtime, tenant_id)
     statuses: dict[str, int] = {}

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from calhub.bootstrap import Runtime
 from calhub.cli.bench.sync_world import ChangeRefused, IntakeRequest
+from calhub.cli.emulated import google_settings
 from calhub.domain.ids import ConnectionId, TenantId
 from calhub.emulators.google.app import create_app
 from calhub.emulators.google.errors import GoogleError
@@ -52,11 +53,7 @@ class GoogleWorld:
 
     def settings(self, origin: str) -> dict[str, Any]:
         self._token_uri = f"{origin}/token"
-        return {
-            "google_calendar_url": f"{origin}/calendar/v3",
-            "google_directory_url": f"{origin}/admin/directory/v1",
-            "google_token_url": f"{origin}/token",
-        }
+        return google_settings(origin)
 
     async def connect(self, runtime: Runtime) -> tuple[TenantId, ConnectionId]:
         tenant = await create_tenant(runtime.uow, runtime.clock, "calhub bench sync")
@@ -90,6 +87,9 @@ class GoogleWorld:
         except GoogleError as exc:
             raise ChangeRefused(exc.status) from exc
         return str(event["etag"])
+
+    async def drain(self) -> None:
+        await self.state.channels.drain()
 
     def intake_requests(self, count: int) -> list[IntakeRequest]:
         channels = sorted(self.state.channels.live(), key=lambda channel: channel.id)

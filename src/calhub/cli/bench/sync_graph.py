@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from calhub.bootstrap import Runtime
 from calhub.cli.bench.sync_world import ChangeRefused, IntakeRequest
+from calhub.cli.emulated import graph_settings
 from calhub.domain.ids import ConnectionId, TenantId
 from calhub.emulators.graph.app import create_app
 from calhub.emulators.graph.clock import EmulatorClock
@@ -51,7 +52,7 @@ class GraphWorld:
         self._scope = Scope(self.state, self.state.tenants[TENANT_ID])
 
     def settings(self, origin: str) -> dict[str, Any]:
-        return {"graph_base_url": f"{origin}/v1.0", "microsoft_login_url": origin}
+        return graph_settings(origin)
 
     async def connect(self, runtime: Runtime) -> tuple[TenantId, ConnectionId]:
         tenant = await create_tenant(runtime.uow, runtime.clock, "calhub bench sync")
@@ -92,6 +93,9 @@ class GraphWorld:
         except GraphError as exc:
             raise ChangeRefused(exc.status) from exc
         return edited.item.change_key
+
+    async def drain(self) -> None:
+        await self.state.subscriptions.drain()
 
     def intake_requests(self, count: int) -> list[IntakeRequest]:
         subscriptions = sorted(

@@ -66,6 +66,10 @@ class SyncWorld(Protocol):
         """A new subject for an event: its new change key. Raises ``ChangeRefused``."""
         ...
 
+    async def drain(self) -> None:
+        """Until every notification the emulator has queued is delivered (or given up)."""
+        ...
+
     def intake_requests(self, count: int) -> list[IntakeRequest]:
         """About ``count`` notifications of new changes, authentic, spread over calendars."""
         ...
