@@ -201,3 +201,39 @@ async def test_other_tenant_sees_no_calendar_state(uow_factory: UnitOfWorkFactor
         status = await uow.sync_status.get(a.id, calendar.id)
     assert status is not None
     assert (status.last_notification_at, status.last_synced_at) == (None, None)
+
+
+async def test_recently_pushed_calendars_are_checked_at_doubling_intervals_after_the_push(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    tenant = await add_tenant(uow_factory)
+    pushed = await add_calendar(uow_factory, tenant.id, owner="pushed@example.com")
+    long_ago = await add_calendar(uow_factory, tenant.id, owner="long-ago@example.com")
+    minute, second = timedelta(minutes=1), timedelta(seconds=1)
+    async with uow_factory() as uow:
+        await uow.sync_status.record_notifications([(tenant.id, pushed.id)], NOW)
+        await uow.sync_status.record_notifications([(tenant.id, long_ago.id)], NOW - 2 * HOUR)
+        for calendar in (pushed, long_ago):
+            await uow.sync_status.record_sync(
+                tenant.id, calendar.id, NOW + 5 * second, cursor="d", full=False
+            )
+        await uow.commit()
+
+    async def due_at(moment: timedelta, providers: Sequence[str] = ("fake",)) -> list[CalendarId]:
+        async with uow_factory.reading() as uow:
+            found = await uow.sync_status.recently_pushed_calendars(
+                providers, NOW + moment, first_check_after=minute, within=HOUR, limit=100
+            )
+        return [d.calendar_id for d in found if d.tenant_id == tenant.id]
+
+    assert await due_at(30 * second) == []
+    assert await due_at(minute + 6 * second) == [pushed.id]  # a minute after the first sync
+    assert await due_at(minute + 6 * second, providers=("msgraph",)) == []
+    async with uow_factory() as uow:  # the check: 70 s after the push
+        await uow.sync_status.record_sync(
+            tenant.id, pushed.id, NOW + 70 * second, cursor="d", full=False
+        )
+        await uow.commit()
+    assert await due_at(130 * second) == []
+    assert await due_at(141 * second) == [pushed.id]  # 70 s after the check, not 60
+    assert await due_at(HOUR + second) == []  # an hour on, the quiet pass takes over

@@ -20,7 +20,7 @@ def test_every_sync_schedule_is_registered_with_its_cron() -> None:
     assert crons == {
         "retry_stalled_jobs": "* * * * *",
         "prune_finished_jobs": "17 * * * *",
-        "sync_quiet_calendars": "*/5 * * * *",
+        "sync_quiet_calendars": "* * * * *",
         "reconcile_calendars": "7 * * * *",
         "renew_subscriptions": "*/15 * * * *",
         "rediscover_calendars": "23 3 * * *",

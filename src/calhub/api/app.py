@@ -33,6 +33,7 @@ from calhub.api.routes import (
     webhooks,
 )
 from calhub.bootstrap import Runtime, bootstrap
+from calhub.services.google_intake import PushIntake
 from calhub.settings import Settings
 from calhub.storage.outbox_listener import OutboxListener
 
@@ -53,6 +54,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             app.state.outbox_listener = await stack.enter_async_context(
                 OutboxListener(app.state.runtime.database_url)
             )
+            # Google's push messages come one per request; this process stores them in groups.
+            app.state.google_pushes = PushIntake(app.state.runtime.hub)
             yield
 
     app = FastAPI(

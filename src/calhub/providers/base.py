@@ -94,6 +94,10 @@ class Capabilities:
     series_reported_whole: bool = True
     # False: a subscription cannot be extended, only replaced by a new one (Google's channels)
     renewable_subscriptions: bool = True
+    # False: a push may be lost without a word (Google's are "not 100% reliable", google.md
+    # §4.3); Graph sends a ``missed`` lifecycle notification instead. The safety net then
+    # checks a calendar again soon after its pushes (services.calendar_sync).
+    lost_pushes_reported: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,12 +46,19 @@ from calhub.services.connections import (
     disable_for_revoked_consent,
 )
 from calhub.services.context import HubContext
-from calhub.services.jobs import defer_join_drain, defer_sync, defer_webhook_delivery
+from calhub.services.jobs import (
+    defer_join_drain,
+    defer_sync,
+    defer_syncs,
+    defer_webhook_delivery,
+)
+from calhub.services.providers import CAPABILITIES
 from calhub.sync.engine import SyncOutcome, sync_calendar
 
 BACKOFF_BASE_S: Final = 30.0
 BACKOFF_CAP_S: Final = 30 * 60.0
 QUIET_AFTER: Final = timedelta(hours=1)
+FIRST_CHECK_AFTER_PUSH: Final = timedelta(minutes=1)  # where pushes may be lost unreported
 RECONCILE_EVERY: Final = timedelta(hours=24)
 
 log = structlog.get_logger("calhub.sync")
@@ -161,12 +168,25 @@ def impersonal_reason(error: MailboxOutOfScope) -> str:
 
 
 async def sync_quiet_calendars(ctx: HubContext, limit: int = 1000) -> int:
-    """Safety net: queue a delta pass for calendars with no notification or sync for an hour."""
-    async with ctx.uow() as uow:
-        quiet = await uow.sync_status.quiet_calendars(ctx.clock.now() - QUIET_AFTER, limit)
-    for due in quiet:
-        await defer_sync(ctx.jobs, due.tenant_id, due.calendar_id)
-    return len(quiet)
+    """Safety net for lost notifications: queue a delta pass for calendars with no notification
+    or sync for an hour, and, for providers whose pushes may be lost without a word (Google's),
+    for calendars pushed within the hour, checked 1, 2, 4, 8... minutes after their last push,
+    so a dropped push for the last change of a burst costs minutes, not the hour. Returns how
+    many calendars were due (those with a sync already waiting are not queued twice)."""
+    now = ctx.clock.now()
+    unreported = [kind for kind, can in CAPABILITIES.items() if not can.lost_pushes_reported]
+    async with ctx.uow.reading() as uow:
+        quiet = await uow.sync_status.quiet_calendars(now - QUIET_AFTER, limit)
+        pushed = await uow.sync_status.recently_pushed_calendars(
+            unreported,
+            now,
+            first_check_after=FIRST_CHECK_AFTER_PUSH,
+            within=QUIET_AFTER,
+            limit=limit,
+        )
+    due = {(item.tenant_id, item.calendar_id) for item in (*quiet, *pushed)}
+    await defer_syncs(ctx.jobs, sorted(due))
+    return len(due)
 
 
 async def reconcile_calendars(ctx: HubContext, limit: int = 1000) -> int:

@@ -29,10 +29,16 @@ from typing import Any, Final, Protocol
 from calhub.domain.calendars import Connection, ProviderKind, Secret
 from calhub.domain.clock import Clock
 from calhub.domain.ids import ConnectionId
-from calhub.providers.base import CalendarProvider, CredentialsRejected, ProviderError
+from calhub.providers.base import (
+    CalendarProvider,
+    Capabilities,
+    CredentialsRejected,
+    ProviderError,
+)
 from calhub.providers.budget import RequestBudget
 from calhub.providers.google.auth import ServiceAccountTokens, key_problems
 from calhub.providers.google.client import GoogleClient
+from calhub.providers.google.provider import CAPABILITIES as GOOGLE_CAPABILITIES
 from calhub.providers.google.provider import GoogleCalendarProvider
 from calhub.providers.msgraph.auth import (
     ClientCertificate,
@@ -41,10 +47,16 @@ from calhub.providers.msgraph.auth import (
     MsalTokenSource,
 )
 from calhub.providers.msgraph.client import GraphClient
+from calhub.providers.msgraph.provider import CAPABILITIES as GRAPH_CAPABILITIES
 from calhub.providers.msgraph.provider import MicrosoftGraphProvider
 
 GOOGLE_CALENDAR_URL: Final = "https://www.googleapis.com/calendar/v3"
 GOOGLE_DIRECTORY_URL: Final = "https://admin.googleapis.com/admin/directory/v1"
+
+CAPABILITIES: Final[Mapping[ProviderKind, Capabilities]] = {
+    ProviderKind.MSGRAPH: GRAPH_CAPABILITIES,
+    ProviderKind.GOOGLE: GOOGLE_CAPABILITIES,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,10 @@ Sync tasks (names and locks in ``calhub.services.jobs``): ``calhub.sync_calendar
 ``calhub.drain_join_writes``; delivery: ``calhub.deliver_webhooks``.
 
 Periodic work (Procrastinate defers each schedule once across all workers):
-- ``calhub.sync_quiet_calendars`` every 5 minutes: a delta pass for calendars with no
-  notification or sync for an hour (the safety net for lost notifications).
+- ``calhub.sync_quiet_calendars`` every minute: a delta pass for calendars with no
+  notification or sync for an hour, and for calendars of providers whose pushes may be lost
+  unreported (Google) 1, 2, 4... minutes after their last push (the safety net for lost
+  notifications).
 - ``calhub.reconcile_calendars`` hourly: a full sync for calendars whose last one is a day old.
 - ``calhub.renew_subscriptions`` every 15 minutes: subscriptions expiring within a day.
 - ``calhub.rediscover_calendars`` daily: rooms and mailboxes of every active connection.
@@ -180,7 +182,7 @@ def _register_sync_tasks(app: procrastinate.App) -> None:
 
 
 _SYNC_SCHEDULES: tuple[tuple[str, str, Callable[[HubContext], Awaitable[object]]], ...] = (
-    ("*/5 * * * *", "sync_quiet_calendars", calendar_sync.sync_quiet_calendars),
+    ("* * * * *", "sync_quiet_calendars", calendar_sync.sync_quiet_calendars),
     ("7 * * * *", "reconcile_calendars", calendar_sync.reconcile_calendars),
     ("*/15 * * * *", "renew_subscriptions", subscriptions.renew_due_subscriptions),
     ("23 3 * * *", "rediscover_calendars", housekeeping.rediscover_all),

@@ -25,7 +25,7 @@ from calhub.api.dependencies import RuntimeDep
 from calhub.api.problems import Problem
 from calhub.providers.google.push import MalformedPush
 from calhub.providers.msgraph.notifications import MalformedNotifications, NotificationsNotJson
-from calhub.services.google_intake import PUSH_PATH, IntakeUnavailable, receive_push
+from calhub.services.google_intake import PUSH_PATH, IntakeUnavailable, PushIntake
 from calhub.services.intake import (
     CHANGE_NOTIFICATIONS_PATH,
     LIFECYCLE_NOTIFICATIONS_PATH,
@@ -172,13 +172,14 @@ _PUSH_OPENAPI: Final[dict[str, Any]] = {
     },
     openapi_extra=_PUSH_OPENAPI,
 )
-async def google_push(runtime: RuntimeDep, request: Request) -> Response:
+async def google_push(request: Request) -> Response:
+    intake: PushIntake = request.app.state.google_pushes
     try:
-        result = await receive_push(runtime.hub, request.headers)
+        outcome = await intake.receive(request.headers)
     except MalformedPush as exc:
         raise Problem("bad-request", str(exc)) from exc
     except IntakeUnavailable as exc:
         raise Problem("not-ready", "The change could not be queued; try again.") from exc
-    if not result.accepted:
+    if not outcome.accepted:
         raise Problem("notification-rejected", "The push message could not be authenticated.")
     return Response(status_code=status.HTTP_200_OK)

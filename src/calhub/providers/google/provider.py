@@ -65,6 +65,7 @@ CAPABILITIES: Final = Capabilities(
     presence=True,
     series_reported_whole=False,
     renewable_subscriptions=False,
+    lost_pushes_reported=False,
 )
 ROOM_CALENDAR_DOMAIN: Final = "@resource.calendar.google.com"
 CANNOT_RENEW: Final = "Google channels cannot be renewed; replace them"

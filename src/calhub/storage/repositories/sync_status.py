@@ -5,14 +5,15 @@ The state lives in ``calendars`` rows; none of it is sensitive (``last_error`` i
 sync code writes without personal data). ``quiet_calendars`` and ``due_for_reconciliation`` run
 across tenants for the periodic jobs; they skip missing calendars and connections that are not
 active, and the quiet-calendar pass skips mailboxes out of scope, which only the daily
-reconciliation retries.
+reconciliation retries. ``recently_pushed_calendars`` is the sooner check for providers whose
+pushes may be lost without a word.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -189,6 +190,32 @@ class SyncStatusRepository:
         )
         query = _eligible().where(last_heard < before, calendars.c.out_of_scope_reason.is_(None))
         return await self._due(query.order_by(last_heard, calendars.c.id).limit(limit))
+
+    async def recently_pushed_calendars(
+        self,
+        providers: Collection[str],
+        now: datetime,
+        *,
+        first_check_after: timedelta,
+        within: timedelta,
+        limit: int,
+    ) -> Sequence[DueCalendar]:
+        """Calendars of ``providers`` (whose pushes may be lost unreported) with a notification
+        within ``within`` of ``now`` that are due for a check: their last sync is at least as old
+        as it was after that notification (and ``first_check_after``), so checks come 1, 2, 4,
+        8... times ``first_check_after`` after the last push. Longest-waiting first."""
+        last_synced = calendars.c.last_synced_at
+        wait = func.greatest(
+            literal(first_check_after), last_synced - calendars.c.last_notification_at
+        )
+        query = _eligible().where(
+            connections.c.provider.in_(list(providers)),
+            calendars.c.last_notification_at > now - within,
+            or_(last_synced.is_(None), last_synced + wait <= now),
+            calendars.c.out_of_scope_reason.is_(None),
+        )
+        longest_waiting = func.coalesce(last_synced, _never())
+        return await self._due(query.order_by(longest_waiting, calendars.c.id).limit(limit))
 
     async def due_for_reconciliation(self, before: datetime, limit: int) -> Sequence[DueCalendar]:
         """Calendars whose last full sync is older than ``before`` (or never happened),
