@@ -1,6 +1,7 @@
 """What the convergence scenarios share (``test_convergence*.py``): waiting for the first
 sync of every calendar, the mirror's view of a calendar, the calendars where the mirror and the
-provider differ, and jobs of one calendar that ran at the same time.
+provider differ (at once, or after a settling time), the emulator's faults switched off, and
+jobs of one calendar that ran at the same time.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import asyncio
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import text
 
@@ -75,6 +77,23 @@ async def differences(
                 f"mirror only: {_listed(mirrored - expected)}"
             )
     return differing
+
+
+async def differences_after_settling(
+    runtime: Runtime, provider: Calendars, calendars: list[Calendar], settle_s: float
+) -> dict[str, str]:
+    """``differences``, looked at every 10 s until there are none or ``settle_s`` has passed."""
+    deadline = time.monotonic() + settle_s
+    differing = await differences(runtime, provider, calendars, runtime.clock.now())
+    while differing and time.monotonic() < deadline:
+        await asyncio.sleep(10)
+        differing = await differences(runtime, provider, calendars, runtime.clock.now())
+    return differing
+
+
+def calm(faults: dict[str, Any]) -> dict[str, Any]:
+    """The emulator's fault knobs of ``faults``, all switched off."""
+    return {knob: 0.0 if knob.endswith(("rate", "notifications")) else [0, 0] for knob in faults}
 
 
 def _listed(instances: Counter[Instance]) -> str:

@@ -9,8 +9,6 @@ at once (checked in Procrastinate's own job events).
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,12 @@ from tests.scenarios.cluster import (
     control_settings,
     running_cluster,
 )
-from tests.scenarios.convergence import differences, overlapping_jobs, wait_for_first_sync
+from tests.scenarios.convergence import (
+    calm,
+    differences_after_settling,
+    overlapping_jobs,
+    wait_for_first_sync,
+)
 from tests.scenarios.storm import GraphCalendars, Storm, call
 
 TENANT = "0c5b1f3e-4d2a-4b7c-9e8f-7a6b5c4d3e2f"
@@ -111,16 +114,9 @@ async def test_mirror_converges_after_a_storm_with_faults_and_a_killed_worker(
                     assert gone.status_code in (200, 204), gone.text
 
             await storm.run(CHANGES, concurrency=8, on_progress=mid_storm)
-            calm = {
-                knob: 0.0 if knob.endswith(("rate", "notifications")) else [0, 0] for knob in faults
-            }
-            assert (await control.post("faults", json=calm)).status_code == 200
+            assert (await control.post("faults", json=calm(faults))).status_code == 200
 
-            deadline = time.monotonic() + SETTLE_S
-            differing = await differences(runtime, provider, calendars, runtime.clock.now())
-            while differing and time.monotonic() < deadline:
-                await asyncio.sleep(10)
-                differing = await differences(runtime, provider, calendars, runtime.clock.now())
+            differing = await differences_after_settling(runtime, provider, calendars, SETTLE_S)
             overlaps = await overlapping_jobs(runtime)
             await graph.aclose()
             await control.aclose()

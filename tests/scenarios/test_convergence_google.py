@@ -16,8 +16,6 @@ counterpart here.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +27,14 @@ from calhub.domain.ids import TenantId
 from calhub.services.google_connections import create_google_connection
 from calhub.services.providers import GoogleCredentials
 from calhub.services.tenants import create_tenant
-from tests.emulators.google.seeds import GRANTED_SCOPES, key_file, public_key_pem
+from tests.emulators.google.seeds import delegated_service_account, key_file
 from tests.scenarios.cluster import control_settings, running_cluster
-from tests.scenarios.convergence import differences, overlapping_jobs, wait_for_first_sync
+from tests.scenarios.convergence import (
+    calm,
+    differences_after_settling,
+    overlapping_jobs,
+    wait_for_first_sync,
+)
 from tests.scenarios.google_calendars import GoogleCalendars
 from tests.scenarios.storm import Storm
 
@@ -49,14 +52,7 @@ def _seed() -> dict[str, Any]:
             {
                 "id": "C0gst0rm",
                 "domain": DOMAIN,
-                "service_accounts": [
-                    {
-                        "client_email": SERVICE_ACCOUNT,
-                        "public_key_pem": public_key_pem(),
-                        "scopes": list(GRANTED_SCOPES),
-                        "state": "granted",
-                    }
-                ],
+                "service_accounts": [delegated_service_account(SERVICE_ACCOUNT)],
                 "users": [
                     {
                         "email": f"user{n:03d}@{DOMAIN}",
@@ -137,16 +133,9 @@ async def test_google_mirror_converges_after_a_storm_with_faults_and_a_killed_wo
                     assert expired.status_code in (200, 204), expired.text
 
             await storm.run(CHANGES, concurrency=8, on_progress=mid_storm)
-            calm = {
-                knob: 0.0 if knob.endswith(("rate", "notifications")) else [0, 0] for knob in faults
-            }
-            assert (await control.post("faults", json=calm)).status_code == 200
+            assert (await control.post("faults", json=calm(faults))).status_code == 200
 
-            deadline = time.monotonic() + SETTLE_S
-            differing = await differences(runtime, google, calendars, runtime.clock.now())
-            while differing and time.monotonic() < deadline:
-                await asyncio.sleep(10)
-                differing = await differences(runtime, google, calendars, runtime.clock.now())
+            differing = await differences_after_settling(runtime, google, calendars, SETTLE_S)
             overlaps = await overlapping_jobs(runtime)
             await google.aclose()
             await control.aclose()

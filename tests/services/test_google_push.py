@@ -49,6 +49,12 @@ async def _ben(hub: HubContext) -> Calendar:
     return next(c for c in found if c.provider_calendar_id == BEN)
 
 
+async def _subscribed(hub: HubContext, calendar: Calendar) -> Subscription:
+    subscription = await ensure_subscription(hub, calendar.tenant_id, calendar.id)
+    assert subscription is not None
+    return subscription
+
+
 def _jobs(hub: HubContext) -> RecordingJobQueue:
     assert isinstance(hub.jobs, RecordingJobQueue)
     return hub.jobs
@@ -100,8 +106,7 @@ async def test_push_messages_are_authenticated_stored_once_and_queue_a_sync(
     google_hub: HubContext,
 ) -> None:
     calendar = await _ben(google_hub)
-    subscription = await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
-    assert subscription is not None
+    subscription = await _subscribed(google_hub, calendar)
     _jobs(google_hub).take()
     resource_id = channel_of(subscription.provider_subscription_id)[1]
 
@@ -133,12 +138,7 @@ async def test_messages_arriving_together_are_stored_together_each_with_its_outc
     async with google_hub.uow() as uow:
         found = await uow.calendars.list(ben.tenant_id, connection_id=ben.connection_id)
     chloe = next(c for c in found if c.provider_calendar_id == CHLOE)
-    subscriptions = [
-        await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
-        for calendar in (ben, chloe)
-    ]
-    assert None not in subscriptions
-    bens, chloes = (s for s in subscriptions if s is not None)
+    bens, chloes = [await _subscribed(google_hub, calendar) for calendar in (ben, chloe)]
     _jobs(google_hub).take()
     intake = PushIntake(google_hub)
     arriving = [
@@ -178,8 +178,7 @@ async def test_unknown_channels_and_wrong_tokens_are_refused(
     google_hub: HubContext, changes: dict[str, str], outcome: PushOutcome
 ) -> None:
     calendar = await _ben(google_hub)
-    subscription = await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
-    assert subscription is not None
+    subscription = await _subscribed(google_hub, calendar)
     _jobs(google_hub).take()
 
     result = await PushIntake(google_hub).receive(_push(subscription, "exists", 3, **changes))
@@ -219,8 +218,7 @@ class _RefusingQueue(RecordingJobQueue):
 
 async def test_when_the_sync_cannot_be_queued_nothing_is_kept(google_hub: HubContext) -> None:
     calendar = await _ben(google_hub)
-    subscription = await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
-    assert subscription is not None
+    subscription = await _subscribed(google_hub, calendar)
     refusing = HubContext(
         uow=google_hub.uow,
         jobs=_RefusingQueue(),
@@ -276,8 +274,7 @@ async def test_a_pushed_calendar_is_checked_again_soon_in_case_a_later_push_was_
     google_hub: HubContext,
 ) -> None:
     calendar = await _ben(google_hub)
-    subscription = await ensure_subscription(google_hub, calendar.tenant_id, calendar.id)
-    assert subscription is not None
+    subscription = await _subscribed(google_hub, calendar)
     await PushIntake(google_hub).receive(_push(subscription, "exists", 2))
     assert isinstance(google_hub.clock, EmulatorClock)
     sync = {"tenant_id": str(calendar.tenant_id), "calendar_id": str(calendar.id), "full": False}

@@ -91,20 +91,23 @@ def key_file(token_uri: str, client_email: str = SERVICE_ACCOUNT) -> dict[str, s
     }
 
 
+def delegated_service_account(client_email: str = SERVICE_ACCOUNT) -> dict[str, Any]:
+    """A seeded service account with domain-wide delegation granted for ``GRANTED_SCOPES``."""
+    return {
+        "client_email": client_email,
+        "public_key_pem": public_key_pem(),
+        "scopes": list(GRANTED_SCOPES),
+        "state": "granted",
+    }
+
+
 def northwind_seed() -> dict[str, Any]:
     return {
         "customers": [
             {
                 "id": NORTHWIND,
                 "domain": "northwind.test",
-                "service_accounts": [
-                    {
-                        "client_email": SERVICE_ACCOUNT,
-                        "public_key_pem": public_key_pem(),
-                        "scopes": list(GRANTED_SCOPES),
-                        "state": "granted",
-                    }
-                ],
+                "service_accounts": [delegated_service_account()],
                 "users": [
                     {
                         "email": ADA,
