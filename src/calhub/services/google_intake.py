@@ -43,8 +43,8 @@ from calhub.services.jobs import defer_syncs
 from calhub.storage.repositories import InboxNotification, IntakeSubscription
 
 PUSH_PATH: Final = "/hooks/google"
-MAX_GROUP: Final = 500  # push messages stored in one transaction at most
 """Where Google POSTs push messages: the ``address`` of calhub's watch channels."""
+MAX_GROUP: Final = 500  # push messages stored in one transaction at most
 
 log = structlog.get_logger("calhub.intake")
 
