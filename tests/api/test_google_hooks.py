@@ -63,3 +63,35 @@ async def test_a_forged_or_unknown_channel_is_401_and_a_non_push_is_400(
     assert "X-Goog-Message-Number" in problem["detail"]
     odd = push(subscribed) | {"X-Goog-Resource-State": "deleted"}
     assert_problem(await client.post(HOOK, headers=odd), 400, "bad-request")
+
+
+async def test_only_post_is_allowed_and_each_push_is_counted_under_its_route(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    subscribed = await subscribe(runtime, provider_id="calhub-channel-4/res-4")
+    problem = assert_problem(await client.get(HOOK), 405, "method-not-allowed")
+    assert problem["instance"] == HOOK
+    assert (await client.put(HOOK, headers=push(subscribed))).headers["allow"] == "POST"
+    assert await inbox(runtime, subscribed) == []
+
+    assert (await client.post(HOOK, headers=push(subscribed, number=9))).status_code == 200
+    metrics = (await client.get("/metrics")).text
+    assert 'calhub_http_requests_total{method="POST",route="/hooks/google",status="200"}' in metrics
+    assert 'calhub_http_requests_total{method="GET",route="/hooks/google",status="405"}' in metrics
+
+
+async def test_the_openapi_document_describes_the_push_address(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    operation = document["paths"][HOOK]["post"]
+    assert operation["tags"] == ["inbound webhooks"]
+    assert set(operation["responses"]) == {"200", "400", "401", "405", "503"}
+    required = {p["name"] for p in operation["parameters"] if p["in"] == "header" and p["required"]}
+    assert required == {
+        "X-Goog-Channel-ID",
+        "X-Goog-Resource-ID",
+        "X-Goog-Resource-State",
+        "X-Goog-Message-Number",
+    }
+    assert "/hooks/microsoft" in document["paths"]  # the routes' own operations are all there

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -15,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from calhub import __version__
 from calhub.api.errors import install_error_handlers
 from calhub.api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from calhub.api.push_lane import PUSH_OPERATION, GooglePushLane
 from calhub.api.routes import (
     calendars,
     connections,
@@ -33,7 +35,7 @@ from calhub.api.routes import (
     webhooks,
 )
 from calhub.bootstrap import Runtime, bootstrap
-from calhub.services.google_intake import PushIntake
+from calhub.services.google_intake import PUSH_PATH, PushIntake
 from calhub.settings import Settings
 from calhub.storage.outbox_listener import OutboxListener
 
@@ -69,6 +71,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
     install_error_handlers(app)
+    app.add_middleware(GooglePushLane)  # innermost: pushes are still counted and size-checked
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, registry=registry)
     for module in (
@@ -89,4 +92,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         webhooks,
     ):
         app.include_router(module.router)
+
+    def openapi() -> dict[str, Any]:
+        schema = app.openapi_schema
+        if schema is None:
+            schema = FastAPI.openapi(app)  # generated from the routes, kept by FastAPI
+            schema["paths"][PUSH_PATH] = {"post": PUSH_OPERATION}  # answered by GooglePushLane
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

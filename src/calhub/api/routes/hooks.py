@@ -7,11 +7,9 @@ answered at once with the decoded token as ``text/plain`` on both URLs; a notifi
 gets 202 with an empty body once it is stored, 400 when the body is not Graph's JSON wrapper
 and 401 when every item in it carried a wrong ``clientState``.
 
-``/hooks/google`` takes Google Calendar's push messages (google.md §4.3, §4.4): a body-less
-POST whose ``X-Goog-*`` headers name the watch channel, authenticated by the channel's token
-(``calhub.services.google_intake``). 200 with an empty body once handled; 400 when the headers
-are not a push message and 401 for an unknown channel or a wrong token (Google does not retry
-those); 503 when the sync could not be queued (Google retries 5xx).
+Google Calendar's push messages (``/hooks/google``) are answered before routing, by
+``calhub.api.push_lane``: Google sends one request per message, and this router's per-request
+cost was half the intake's.
 """
 
 from __future__ import annotations
@@ -23,9 +21,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from calhub.api.dependencies import RuntimeDep
 from calhub.api.problems import Problem
-from calhub.providers.google.push import MalformedPush
 from calhub.providers.msgraph.notifications import MalformedNotifications, NotificationsNotJson
-from calhub.services.google_intake import PUSH_PATH, IntakeUnavailable, PushIntake
 from calhub.services.intake import (
     CHANGE_NOTIFICATIONS_PATH,
     LIFECYCLE_NOTIFICATIONS_PATH,
@@ -134,52 +130,3 @@ async def _receive(runtime: RuntimeDep, request: Request, validation_token: str 
     if result.forged_only:
         raise Problem("notification-rejected", "The notifications could not be authenticated.")
     return Response(status_code=status.HTTP_202_ACCEPTED)
-
-
-_PUSH_HEADERS: Final = (
-    ("X-Goog-Channel-ID", True, "The channel id calhub chose."),
-    ("X-Goog-Resource-ID", True, "Google's id of the watched calendar's events."),
-    ("X-Goog-Resource-State", True, "sync, exists or not_exists."),
-    ("X-Goog-Message-Number", True, "The message's number (1 for sync; increasing)."),
-    ("X-Goog-Channel-Token", False, "The channel's token: calhub's secret for the channel."),
-)
-_PUSH_OPENAPI: Final[dict[str, Any]] = {
-    "parameters": [
-        {
-            "name": name,
-            "in": "header",
-            "required": required,
-            "description": description,
-            "schema": {"type": "string"},
-        }
-        for name, required, description in _PUSH_HEADERS
-    ]
-}
-
-
-@router.post(
-    PUSH_PATH,
-    status_code=status.HTTP_200_OK,
-    response_class=Response,
-    summary="Receive Google Calendar push messages",
-    description="The address of calhub's watch channels. The message has no body; its headers "
-    "say which channel fired. A change queues a sync of the channel's calendar.",
-    responses={
-        200: {"description": "Handled (stored and a sync queued, or nothing to do). Empty body."},
-        400: {"description": "The headers are not a Google push message (problem+json)."},
-        401: {"description": "Unknown channel or wrong channel token (problem+json)."},
-        503: {"description": "The sync could not be queued; Google retries (problem+json)."},
-    },
-    openapi_extra=_PUSH_OPENAPI,
-)
-async def google_push(request: Request) -> Response:
-    intake: PushIntake = request.app.state.google_pushes
-    try:
-        outcome = await intake.receive(request.headers)
-    except MalformedPush as exc:
-        raise Problem("bad-request", str(exc)) from exc
-    except IntakeUnavailable as exc:
-        raise Problem("not-ready", "The change could not be queued; try again.") from exc
-    if not outcome.accepted:
-        raise Problem("notification-rejected", "The push message could not be authenticated.")
-    return Response(status_code=status.HTTP_200_OK)

@@ -29,9 +29,11 @@ made to the last seen.
 
 Intake phase: the provider's own notification requests (Graph: POSTs of 100 items, each for
 another calendar, with that subscription's ``clientState``; Google: one push message per
-request with its channel's token), each a new change, are sent over ``INTAKE_CONCURRENCY``
-connections; ``intake_per_s`` is the inbox rows added over the time until the last answer. The
-workers keep running, so the syncs the notifications ask for compete for the CPU as they would.
+request with its channel's token), each a new change, are sent over the world's
+``intake_connections`` kept-alive connections by a lean sender (``http_load``: the provider's
+fleet is not on calhub's machine, so the sender takes as little of its CPU as it can);
+``intake_per_s`` is the inbox rows added over the time until the last answer. The workers keep
+running, so the syncs the notifications ask for compete for the CPU as they would.
 
 This module reads the database directly (``calhub.storage.tables``): it observes calhub from
 outside and must not depend on the code it measures. The one exception is the calendar id of
@@ -61,12 +63,14 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from calhub.bootstrap import Runtime, bootstrap
+from calhub.cli.bench.http_load import send_all
 from calhub.cli.bench.processes import HubProcesses, hub_environment, hub_processes
-from calhub.cli.bench.sync_world import ChangeRefused, IntakeRequest, SyncWorld
+from calhub.cli.bench.sync_world import ChangeRefused, SyncWorld
 from calhub.cli.common import run_async
 from calhub.domain.ids import TenantId
 from calhub.emulators.graph.serving import bind_loopback, serving
 from calhub.emulators.graph.tls import TlsFiles, ensure_certificates
+from calhub.emulators.http1 import serialise
 from calhub.services.jobs import defer_discovery
 from calhub.settings import Settings
 from calhub.storage import tables
@@ -78,7 +82,6 @@ Progress = Callable[[str, int, int], None]
 PROVIDERS: Final = ("msgraph", "google")
 SEED: Final = 20260401
 POLL_S: Final = 0.1
-INTAKE_CONCURRENCY: Final = 8
 REQUEST_BUDGET: Final = 1000.0  # provider requests per second per connection and process
 WORKER_CONCURRENCY: Final = 10
 TARGET_LAG_P99_S: Final = 3.0
@@ -497,24 +500,20 @@ async def _intake_phase(
     requests = world.intake_requests(plan.notifications)
     before = await _inbox_rows(runtime, tenant_id)
     statuses: dict[str, int] = {}
-    queue = iter(enumerate(requests))
-    limits = httpx.Limits(max_connections=INTAKE_CONCURRENCY)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{api_port}", limits=limits, timeout=30.0
-    ) as client:
 
-        async def sender() -> None:
-            for number, request in queue:
-                response = await _send(client, request)
-                if response.status_code != request.accepted:
-                    key = str(response.status_code)
-                    statuses[key] = statuses.get(key, 0) + 1
-                if number % 10 == 0 or number == len(requests) - 1:
-                    report("intake: notification requests", number + 1, len(requests))
+    def answered(number: int, status: int) -> None:
+        if status != requests[number].accepted:
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+        if number % 10 == 0 or number == len(requests) - 1:
+            report("intake: notification requests", number + 1, len(requests))
 
-        began = time.monotonic()
-        await asyncio.gather(*(sender() for _ in range(INTAKE_CONCURRENCY)))
-        elapsed = time.monotonic() - began
+    authority = f"127.0.0.1:{api_port}"
+    wire = [serialise("POST", r.path, authority, r.headers, r.body) for r in requests]
+    began = time.monotonic()
+    await send_all(
+        "127.0.0.1", api_port, wire, connections=world.intake_connections, answered=answered
+    )
+    elapsed = time.monotonic() - began
     stored = await _inbox_rows(runtime, tenant_id) - before
     return {
         "notifications_posted": sum(request.items for request in requests),
@@ -524,10 +523,6 @@ async def _intake_phase(
         "intake_per_s": stored / elapsed if elapsed else None,
         "intake_refused": statuses,
     }
-
-
-async def _send(client: httpx.AsyncClient, request: IntakeRequest) -> httpx.Response:
-    return await client.post(request.path, content=request.body, headers=request.headers)
 
 
 async def _inbox_rows(runtime: Runtime, tenant_id: TenantId) -> int:

@@ -44,6 +44,7 @@ class GraphWorld:
     provider = "msgraph"
     source = "Graph"
     process_settings: tuple[str, ...] = ("graph_base_url", "microsoft_login_url")
+    intake_connections = 8  # of 100 notifications each: 800 in flight
 
     def __init__(self, calendars: int, seed: int) -> None:
         self.state = GraphState(EmulatorClock(), seed=seed)

@@ -42,6 +42,7 @@ class SyncWorld(Protocol):
     source: str  # where users make their changes, for the progress bar ("Graph")
     app: Any  # the emulator's ASGI app
     process_settings: tuple[str, ...]  # the settings ``settings`` sets, for the hub's processes
+    intake_connections: int  # the intake phase's requests in flight at once
 
     def settings(self, origin: str) -> dict[str, Any]:
         """Settings that point calhub at the emulator served at ``origin``."""

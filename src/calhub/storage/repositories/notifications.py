@@ -1,8 +1,8 @@
 """The notification inbox: idempotent intake of provider change notifications (issue 4, "Sync").
 
-Intake verifies a POST, stores its notifications with multi-row ``INSERT ... ON CONFLICT
-DO NOTHING ... RETURNING`` statements (one per thousand rows), learns which were new, enqueues
-syncs for their calendars and answers 202.
+Intake verifies a POST (or a group of Google's push messages), stores its notifications with
+one ``INSERT ... SELECT unnest(...) ON CONFLICT DO NOTHING ... RETURNING`` statement, learns
+which were new, enqueues syncs for their calendars and answers.
 A notification delivered twice is stored once: rows are unique by (subscription, resource id,
 change type, SHA-256 of a dedupe key such as the item's change key). No event content is
 stored, only ids (basic Graph notifications carry nothing else). A calendar's sync marks its
@@ -21,8 +21,18 @@ from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from calhub.domain.ids import CalendarId, SubscriptionId, TenantId
-from calhub.storage.repositories.base import Scope
+from calhub.storage.repositories.base import Scope, column_arrays, unnested_rows
 from calhub.storage.tables import notification_inbox
+
+_INBOX_COLUMNS = (
+    "tenant_id",
+    "calendar_id",
+    "subscription_id",
+    "change_type",
+    "resource_id",
+    "dedupe_key",
+    "received_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,32 +96,34 @@ class NotificationInbox:
         }
         if not unique:
             return []
-        # Executed with a parameter list, SQLAlchemy's "insertmanyvalues" sends multi-row
-        # INSERTs from one cached compiled statement: far faster than compiling a VALUES list.
-        statement = (
+        # One statement over column arrays whatever the number of rows: its text, and so its
+        # compiled and prepared forms, are the same for every call (the push intake's groups
+        # vary in size from one message to hundreds).
+        rows = await self._scope.conn.execute(
             insert(notification_inbox)
+            .from_select(_INBOX_COLUMNS, unnested_rows(notification_inbox, _INBOX_COLUMNS))
             .on_conflict_do_nothing()
             .returning(
                 notification_inbox.c.subscription_id,
                 notification_inbox.c.resource_id,
                 notification_inbox.c.change_type,
                 notification_inbox.c.dedupe_key,
-            )
-        )
-        rows = await self._scope.conn.execute(
-            statement,
-            [
-                {
-                    "tenant_id": n.tenant_id,
-                    "calendar_id": n.calendar_id,
-                    "subscription_id": n.subscription_id,
-                    "change_type": n.change_type,
-                    "resource_id": n.resource_id,
-                    "dedupe_key": key[3],
-                    "received_at": received_at,
-                }
-                for key, n in unique.items()
-            ],
+            ),
+            column_arrays(
+                [
+                    {
+                        "tenant_id": n.tenant_id,
+                        "calendar_id": n.calendar_id,
+                        "subscription_id": n.subscription_id,
+                        "change_type": n.change_type,
+                        "resource_id": n.resource_id,
+                        "dedupe_key": key[3],
+                        "received_at": received_at,
+                    }
+                    for key, n in unique.items()
+                ],
+                _INBOX_COLUMNS,
+            ),
         )
         return [
             unique[(row.subscription_id, row.resource_id, row.change_type, bytes(row.dedupe_key))]

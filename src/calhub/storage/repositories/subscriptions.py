@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, Text, any_, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from calhub.domain.calendars import Subscription, SubscriptionStatus
 from calhub.domain.ids import CalendarId, ConnectionId, SubscriptionId, TenantId
@@ -128,7 +129,11 @@ class SubscriptionRepository:
                 subscriptions.c.provider_subscription_id,
                 subscriptions.c.status,
                 subscriptions.c.client_state_hash,
-            ).where(subscriptions.c.provider_subscription_id.in_(set(provider_subscription_ids)))
+            ).where(
+                # ``= ANY(array)``: one statement text for any number of ids (see ``add_many``)
+                subscriptions.c.provider_subscription_id
+                == any_(bindparam("ids", sorted(set(provider_subscription_ids)), ARRAY(Text)))
+            )
         )
         return {
             row.provider_subscription_id: IntakeSubscription(
