@@ -59,6 +59,9 @@ PUSH_OPERATION: Final[dict[str, Any]] = {
 }
 
 
+_EMPTY: Final = [(b"content-length", b"0")]  # the headers of the 200 answer
+
+
 class _PushRoute:
     """What the metrics middleware reads of a matched route: its template."""
 
@@ -101,5 +104,3 @@ class GooglePushLane:
         slug, detail = problem
         await problem_response(PROBLEMS[slug], detail, PUSH_PATH)(scope, receive, send)
 
-
-_EMPTY: Final = [(b"content-length", b"0")]
