@@ -103,4 +103,3 @@ class GooglePushLane:
             problem = ("notification-rejected", "The push message could not be authenticated.")
         slug, detail = problem
         await problem_response(PROBLEMS[slug], detail, PUSH_PATH)(scope, receive, send)
-
