@@ -102,3 +102,20 @@ async def test_a_worker_runs_the_batch_and_a_finished_sync_can_be_queued_again(
     assert sorted(ran) == [(str(TENANT), str(c), False) for _, c in calendars]
     assert {job["status"] for job in _jobs(fresh_database_url)} == {"succeeded"}
     assert await defer_syncs(queue, calendars) == 2  # nothing waiting under those locks now
+
+
+async def test_the_queue_connections_commit_each_statement_on_its_own(
+    task_app: procrastinate.App, fresh_database_url: str
+) -> None:
+    # Every query Procrastinate sends is one statement; autocommit spares the BEGIN and COMMIT
+    # round trips around each.
+    connector = task_app.connector
+    assert isinstance(connector, procrastinate.PsycopgConnector)
+    async with connector.pool.connection() as conn:
+        assert conn.autocommit
+        await conn.execute("SELECT 1")
+        assert conn.info.transaction_status is psycopg.pq.TransactionStatus.IDLE
+
+    queue = ProcrastinateJobQueue(task_app)
+    assert await defer_sync(queue, TENANT, _calendar(9)) is not None
+    assert [job["queueing_lock"] for job in _jobs(fresh_database_url)] == [f"sync:{_calendar(9)}"]
