@@ -18,6 +18,7 @@ from calhub.api.problems import Problem
 from calhub.providers.base import CredentialsRejected
 from calhub.services.calendars import CalendarNotFound
 from calhub.services.connections import ConnectionNotFound, ConnectionNotReady, InvalidScope
+from calhub.services.google_connections import InvalidGoogleCredentials
 from calhub.services.join_settings import InvalidJoinSettings, UnknownTenant
 
 
@@ -33,6 +34,8 @@ def problems_from_services() -> Iterator[None]:
         raise Problem("connection-not-ready", _sentence(str(exc))) from exc
     except InvalidScope as exc:
         raise Problem("invalid-scope", _sentence(str(exc))) from exc
+    except InvalidGoogleCredentials as exc:
+        raise Problem("validation-failed", _sentence(str(exc))) from exc
     except InvalidJoinSettings as exc:
         # The shape of request-validation errors, so a client reads every 422 the same way.
         location = ["body", *(str(part) for part in exc.location)]

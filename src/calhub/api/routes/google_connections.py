@@ -11,14 +11,11 @@ the admin grants in the Admin console (the client id and the scope list);
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from uuid import UUID
 
 from fastapi import APIRouter, status
 
 from calhub.api.dependencies import ApiKeyDep, RuntimeDep
-from calhub.api.problems import Problem
 from calhub.api.routes.connection_schemas import (
     GoogleConnectionIn,
     GoogleConnectionOut,
@@ -31,7 +28,7 @@ from calhub.bootstrap import Runtime
 from calhub.domain.ids import ConnectionId
 from calhub.domain.tenants import ApiKey
 from calhub.services import google_connections
-from calhub.services.google_connections import GoogleConnectionOutcome, InvalidGoogleCredentials
+from calhub.services.google_connections import GoogleConnectionOutcome
 
 router = APIRouter()
 
@@ -57,7 +54,7 @@ def _out(outcome: GoogleConnectionOutcome) -> GoogleConnectionOut:
 async def create_google_connection(
     runtime: RuntimeDep, api_key: ApiKeyDep, body: GoogleConnectionIn
 ) -> GoogleConnectionOut:
-    with _refused_credentials(), problems_from_services():
+    with problems_from_services():
         outcome = await google_connections.create_google_connection(
             runtime.hub,
             api_key.tenant_id,
@@ -90,21 +87,8 @@ async def replace_credentials(
     runtime: Runtime, api_key: ApiKey, connection_id: ConnectionId, body: GoogleCredentialsIn
 ) -> GoogleConnectionOut:
     """``PUT /connections/{id}/credentials`` with the Google form (``routes.connections``)."""
-    with _refused_credentials(), problems_from_services():
+    with problems_from_services():
         outcome = await google_connections.set_google_credentials(
             runtime.hub, api_key.tenant_id, connection_id, body.to_credentials()
         )
     return _out(outcome)
-
-
-@contextlib.contextmanager
-def _refused_credentials() -> Iterator[None]:
-    """``InvalidGoogleCredentials`` from the service as a 422 problem."""
-    try:
-        yield
-    except InvalidGoogleCredentials as exc:
-        raise Problem("validation-failed", _sentence(str(exc))) from exc
-
-
-def _sentence(message: str) -> str:
-    return f"{message[:1].upper()}{message[1:].rstrip('.')}."
