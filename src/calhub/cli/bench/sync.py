@@ -25,7 +25,8 @@ so watching stays cheap however large the mirror grows; a change counts as appli
 event shows its change key, or a later one (an edit made before the sync saw the create carries
 the create with it). Its lag is the poll's time minus the change's, so it overstates by up to
 one poll interval. ``changes_per_s`` is changes applied over the time from the first change
-made to the last seen.
+made to the last seen. ``lag_p99_by_5s`` is the p99 lag of the changes made in each 5 seconds of
+the phase: growing, the hub falls behind the rate; flat, it keeps up.
 
 Intake phase: the provider's own notification requests (Graph: POSTs of 100 items, each for
 another calendar, with that subscription's ``clientState``; Google: one push message per
@@ -82,6 +83,7 @@ Progress = Callable[[str, int, int], None]
 PROVIDERS: Final = ("msgraph", "google")
 SEED: Final = 20260401
 POLL_S: Final = 0.1
+LAG_SLICE_S: Final = 5.0
 REQUEST_BUDGET: Final = 1000.0  # provider requests per second per connection and process
 WORKER_CONCURRENCY: Final = 10
 TARGET_LAG_P99_S: Final = 3.0
@@ -337,12 +339,27 @@ class _Changes:
             self.waiting.pop(event_id, None)
 
     def lags(self) -> list[float]:
-        return sorted(
-            self.seen[(event_id, key)] - made
+        return sorted(lag for _, lag in self._made_and_lag())
+
+    def p99_by_slice(self, slice_s: float) -> list[float | None]:
+        """The p99 lag of the changes made in each ``slice_s`` of the workload, in order (None:
+        none of a slice's changes was seen): a lag that keeps growing says the workers fall
+        behind, a flat one that they keep up."""
+        if self.first_made is None:
+            return []
+        slices: dict[int, list[float]] = {}
+        for made, lag in self._made_and_lag():
+            slices.setdefault(int((made - self.first_made) // slice_s), []).append(lag)
+        last = max(slices, default=-1)
+        return [_quantile(sorted(slices.get(n, [])), 0.99) for n in range(last + 1)]
+
+    def _made_and_lag(self) -> list[tuple[float, float]]:
+        return [
+            (made, self.seen[(event_id, key)] - made)
             for event_id, history in self.made.items()
             for key, made in history
             if (event_id, key) in self.seen
-        )
+        ]
 
 
 async def _lag_phase(
@@ -385,6 +402,7 @@ async def _lag_phase(
         "lag_p99_s": _quantile(lags, 0.99),
         "lag_max_s": lags[-1] if lags else None,
         "lag_mean_s": statistics.fmean(lags) if lags else None,
+        "lag_p99_by_5s": changes.p99_by_slice(LAG_SLICE_S),
     }
 
 
