@@ -105,7 +105,7 @@ async def test_a_worker_runs_the_batch_and_a_finished_sync_can_be_queued_again(
 
 
 async def test_the_queue_connections_commit_each_statement_on_its_own(
-    task_app: procrastinate.App, fresh_database_url: str
+    task_app: procrastinate.App,
 ) -> None:
     # Every query Procrastinate sends is one statement; autocommit spares the BEGIN and COMMIT
     # round trips around each.
@@ -115,7 +115,3 @@ async def test_the_queue_connections_commit_each_statement_on_its_own(
         assert conn.autocommit
         await conn.execute("SELECT 1")
         assert conn.info.transaction_status is psycopg.pq.TransactionStatus.IDLE
-
-    queue = ProcrastinateJobQueue(task_app)
-    assert await defer_sync(queue, TENANT, _calendar(9)) is not None
-    assert [job["queueing_lock"] for job in _jobs(fresh_database_url)] == [f"sync:{_calendar(9)}"]
