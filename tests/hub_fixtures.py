@@ -29,7 +29,7 @@ from calhub.services.connections import create_microsoft_connection
 from calhub.services.context import HubContext
 from calhub.services.jobs import JobRequest
 from calhub.services.providers import MicrosoftCredentials, ProviderEndpoints, ProviderRegistry
-from calhub.storage.unit_of_work import UnitOfWorkFactory
+from calhub.storage.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from tests.emulators.graph.seeds import APP_ID, APP_SECRET, CONTOSO
 from tests.emulators.graph.servers import serve_in_thread
 
@@ -74,7 +74,9 @@ class RecordingJobQueue:
         self.jobs.append((task_name, arguments))
         return len(self.jobs)
 
-    async def defer_many(self, jobs: Sequence[JobRequest]) -> int:
+    async def defer_many(
+        self, jobs: Sequence[JobRequest], *, within: UnitOfWork | None = None
+    ) -> int:
         queued = [
             await self.defer(
                 job.task_name, lock=job.lock, queueing_lock=job.queueing_lock, **job.arguments

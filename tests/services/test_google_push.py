@@ -31,6 +31,7 @@ from calhub.services.jobs import ENSURE_SUBSCRIPTION_TASK, SYNC_CALENDAR_TASK, J
 from calhub.services.subscriptions import ensure_subscription, renew_due_subscriptions
 from calhub.services.tenants import create_tenant
 from calhub.storage.tables import notification_inbox
+from calhub.storage.unit_of_work import UnitOfWork
 from tests.emulators.google.seeds import BEN, CHLOE
 from tests.hub_fixtures import RecordingJobQueue
 from tests.services.google_world import LiveGoogle, northwind_credentials
@@ -209,7 +210,9 @@ async def test_a_request_that_is_not_a_push_message_is_malformed(
 
 
 class _RefusingQueue(RecordingJobQueue):
-    async def defer_many(self, jobs: Sequence[JobRequest]) -> int:
+    async def defer_many(
+        self, jobs: Sequence[JobRequest], *, within: UnitOfWork | None = None
+    ) -> int:
         raise ConnectionError("the queue's database is unreachable")
 
     async def defer(self, task_name: str, **arguments: Any) -> int | None:

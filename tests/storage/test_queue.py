@@ -1,19 +1,24 @@
 """The Procrastinate job queue's batch defer (``ProcrastinateJobQueue.defer_many``) on a real
-database: queueing locks skip duplicates within a call and against a waiting job, and a real
-Procrastinate worker runs what was written with the arguments the task takes."""
+database: queueing locks skip duplicates within a call and against a waiting job, jobs deferred
+within a transaction share its fate, and a real Procrastinate worker runs what was written with
+the arguments the task takes."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import procrastinate
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from calhub.services.jobs import SYNC_CALENDAR_TASK, JobRequest, defer_sync, defer_syncs
+from calhub.storage.database import create_engine
 from calhub.storage.queue import ProcrastinateJobQueue, build_task_app
 
 TENANT = uuid.UUID("00000000-0000-4000-8000-00000000aaaa")
@@ -115,3 +120,30 @@ async def test_the_queue_connections_commit_each_statement_on_its_own(
         assert conn.autocommit
         await conn.execute("SELECT 1")
         assert conn.info.transaction_status is psycopg.pq.TransactionStatus.IDLE
+
+
+@dataclass
+class _Transaction:
+    """What ``defer_many(within=...)`` reads of a unit of work."""
+
+    connection: AsyncConnection
+
+
+@pytest.mark.parametrize("commits", [True, False])
+async def test_jobs_deferred_within_a_transaction_exist_only_if_it_commits(
+    task_app: procrastinate.App, fresh_database_url: str, commits: bool
+) -> None:
+    queue = ProcrastinateJobQueue(task_app)
+    engine = create_engine(fresh_database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))  # the transaction has begun
+            jobs = [JobRequest("calhub.ping", {}, queueing_lock=lock) for lock in "aba"]
+            assert await queue.defer_many(jobs, within=_Transaction(conn)) == 2
+            assert _jobs(fresh_database_url) == []  # not before the commit
+            await (conn.commit() if commits else conn.rollback())
+    finally:
+        await engine.dispose()
+
+    locks = [job["queueing_lock"] for job in _jobs(fresh_database_url)]
+    assert locks == (["a", "b"] if commits else [])

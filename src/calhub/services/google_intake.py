@@ -20,11 +20,11 @@ its ``X-Goog-*`` headers name the channel and say what happened, never what chan
    calendar; ``exists`` / ``not_exists`` messages are stored in the inbox (the message number
    tells a redelivery from a later change), each calendar's last-heard time is recorded and
    one sync per calendar with a new message is queued (``defer_syncs``; the queueing lock
-   collapses a storm into one waiting job). All in one transaction.
+   collapses a storm into one waiting job). All in one transaction, the syncs' jobs too.
 
-The syncs are queued before the transaction commits: when the queue (or the database) fails,
-nothing of the group is stored and every message of it gets ``IntakeUnavailable``, which the
-route answers with 503; Google retries (§4.4) and finds the message new again. Nothing is kept
+When the queue (or the database) fails, nothing of the group is stored and every message of it
+gets ``IntakeUnavailable``, which the route answers with 503; Google retries (§4.4) and finds
+the message new again. Nothing is kept
 in the process beyond the requests in flight: any API process can take any message.
 """
 
@@ -136,7 +136,7 @@ async def store_pushes(ctx: HubContext, messages: Sequence[PushMessage]) -> list
             await uow.sync_status.record_notifications(calendars, now)
             to_sync = sorted({(entry.tenant_id, entry.calendar_id) for entry in new})
             if to_sync:
-                await defer_syncs(ctx.jobs, to_sync)
+                await defer_syncs(ctx.jobs, to_sync, within=uow)
             for at, entry in changes:
                 stored = entry in new
                 new.discard(entry)  # a message twice in the group: the second is a duplicate

@@ -19,9 +19,10 @@ takes both kinds) and answers in a handful of queries, however many items the PO
    ``renew_subscription`` for ``reauthorizationRequired``, ``ensure_subscription`` (recreate,
    then resync) for ``subscriptionRemoved``, ``sync_calendar`` for ``missed``.
 
-Jobs are deferred before the transaction commits: if deferring fails, nothing is stored, the
-POST fails and Graph's retry finds every notification new again, so no change waits for the
-hourly safety net. A job that starts before the commit still reads the provider's changes.
+The syncs' jobs are written in the same transaction (``defer_syncs(..., within=uow)``), the
+lifecycle ones just before it commits: if deferring fails, nothing is stored, the POST fails and
+Graph's retry finds every notification new again, so no change waits for the safety net. A
+lifecycle job that starts before the commit still reads the provider's state.
 
 ``IntakeResult.forged_only`` says that every item carried a wrong ``clientState``; the route
 answers 401 then, and 202 otherwise (graph.md §4.5 asks for 2xx within 3 s).
@@ -52,6 +53,7 @@ from calhub.services.jobs import (
     defer_syncs,
 )
 from calhub.storage.repositories import InboxNotification, IntakeSubscription
+from calhub.storage.unit_of_work import UnitOfWork
 
 CHANGE_NOTIFICATIONS_PATH: Final = "/hooks/microsoft"
 """Where Graph POSTs change notifications: a subscription's ``notificationUrl`` path."""
@@ -147,7 +149,7 @@ async def receive_notifications(ctx: HubContext, body: bytes) -> IntakeResult:
             status = _LIFECYCLE_STATUS.get(notification.event)
             if status is not None and status is not subscription.status:
                 await uow.subscriptions.set_status(subscription.tenant_id, subscription.id, status)
-        queued = await _defer_jobs(ctx.jobs, new, lifecycle)
+        queued = await _defer_jobs(ctx.jobs, uow, new, lifecycle)
         await uow.commit()
     gate.log_rejections()
     return IntakeResult(
@@ -181,12 +183,13 @@ def _inbox_order(entry: InboxNotification) -> tuple[str, str, str, str]:
 
 async def _defer_jobs(
     queue: JobQueue,
+    uow: UnitOfWork,
     new: Sequence[InboxNotification],
     lifecycle: Sequence[tuple[IntakeSubscription, LifecycleNotification]],
 ) -> int:
     """One job per calendar (or subscription) and kind, whatever the number of items; the
-    syncs go in one round trip (``defer_syncs``), however many calendars the POST touches.
-    Returns how many jobs were queued."""
+    syncs go in one round trip in ``uow``'s transaction (``defer_syncs``), however many
+    calendars the POST touches. Returns how many jobs were queued."""
     syncs: dict[CalendarId, TenantId] = {n.calendar_id: n.tenant_id for n in new}
     resubscribes: dict[CalendarId, TenantId] = {}
     renewals: dict[SubscriptionId, TenantId] = {}
@@ -205,4 +208,4 @@ async def _defer_jobs(
         queued += await defer_ensure_subscription(queue, tenant_id, calendar_id) is not None
     # Recreating a subscription resyncs its calendar: no separate sync for those.
     to_sync = [(t, c) for c, t in syncs.items() if c not in resubscribes]
-    return queued + await defer_syncs(queue, to_sync)
+    return queued + await defer_syncs(queue, to_sync, within=uow)

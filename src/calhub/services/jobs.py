@@ -20,7 +20,9 @@ they live here, with the lock names that go with them, so both sides spell them 
   run a retry due within the minute asks for, so a waiting retry never holds up new events.
 
 ``defer_syncs`` queues many calendars' syncs in one round trip (``JobQueue.defer_many``), for
-the intake, whose POSTs carry up to 100 calendars' notifications.
+the intake, whose POSTs carry up to 100 calendars' notifications; given the intake's unit of work
+(``within``), the jobs join its transaction, so the notifications it stores and the syncs they
+ask for commit together or not at all.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from calhub.storage.unit_of_work import UnitOfWork
 
 PING_TASK = "calhub.ping"
 SYNC_CALENDAR_TASK = "calhub.sync_calendar"
@@ -61,9 +65,13 @@ class JobQueue(Protocol):
         """Queue ``task_name``; returns the job id, or None when an equal job is already queued."""
         ...
 
-    async def defer_many(self, jobs: Sequence[JobRequest]) -> int:
+    async def defer_many(
+        self, jobs: Sequence[JobRequest], *, within: UnitOfWork | None = None
+    ) -> int:
         """Queue ``jobs`` in one round trip; returns how many were queued. A job whose queueing
-        lock is already waiting (or taken by an earlier job of the same call) is skipped."""
+        lock is already waiting (or taken by an earlier job of the same call) is skipped.
+        ``within``: a unit of work whose transaction the jobs join (they exist, and wake
+        workers, only once it commits)."""
         ...
 
     async def is_reachable(self) -> bool: ...
@@ -104,11 +112,17 @@ async def defer_sync(
     )
 
 
-async def defer_syncs(queue: JobQueue, calendars: Iterable[tuple[object, object]]) -> int:
+async def defer_syncs(
+    queue: JobQueue,
+    calendars: Iterable[tuple[object, object]],
+    *,
+    within: UnitOfWork | None = None,
+) -> int:
     """``defer_sync`` for many ``(tenant_id, calendar_id)`` at once, in one round trip; returns
-    how many were queued (calendars with a sync already waiting are not)."""
+    how many were queued (calendars with a sync already waiting are not). ``within``: the unit
+    of work whose transaction the jobs join."""
     requests = [_sync_request(tenant_id, calendar_id) for tenant_id, calendar_id in calendars]
-    return await queue.defer_many(requests) if requests else 0
+    return await queue.defer_many(requests, within=within) if requests else 0
 
 
 async def defer_ensure_subscription(

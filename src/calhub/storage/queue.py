@@ -9,7 +9,9 @@ autocommit: each query it sends is one statement, atomic on its own.
 ``procrastinate_defer_jobs_v1`` does the same insert, but fails the whole batch on one waiting
 queueing lock); ``ON CONFLICT`` on Procrastinate's unique index of queueing locks of ``todo`` jobs
 skips a job whose lock is already waiting, as ``defer`` does on ``AlreadyEnqueued``. The insert
-triggers that wake workers and record job events fire for each row as for ``defer``.
+triggers that wake workers and record job events fire for each row as for ``defer``. Given a
+unit of work (``within``), the insert joins its transaction: the jobs exist, and wake workers,
+only if it commits, and what it stored and the work it asks for are kept or lost together.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import procrastinate
 import psycopg
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import DEFAULT_QUEUE
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from calhub.storage.database import libpq_url
 
@@ -64,6 +67,13 @@ class JobToDefer(Protocol):
     def queueing_lock(self) -> str | None: ...
 
 
+class InTransaction(Protocol):
+    """What ``defer_many`` reads of a unit of work to join its transaction."""
+
+    @property
+    def connection(self) -> AsyncConnection: ...
+
+
 class ProcrastinateJobQueue:
     """``calhub.services.jobs.JobQueue`` on Procrastinate."""
 
@@ -91,28 +101,44 @@ class ProcrastinateJobQueue:
             # A job with this queueing lock is already waiting; it will see the newest state.
             return None
 
-    async def defer_many(self, jobs: Sequence[JobToDefer]) -> int:
-        unique: list[JobToDefer] = []
-        locks: set[str] = set()
-        # Rows go in in one order (by queueing lock) in every call, so two calls waiting on each
-        # other's uncommitted locks cannot deadlock.
-        for job in sorted(jobs, key=lambda job: job.queueing_lock or ""):
-            if job.queueing_lock is not None:
-                if job.queueing_lock in locks:
-                    continue
-                locks.add(job.queueing_lock)
-            unique.append(job)
-        if not unique:
+    async def defer_many(
+        self, jobs: Sequence[JobToDefer], *, within: InTransaction | None = None
+    ) -> int:
+        parameters = _defer_many_parameters(jobs)
+        if parameters is None:
             return 0
-        rows = await self._app.connector.execute_query_all_async(
-            _DEFER_MANY,
-            queue_name=DEFAULT_QUEUE,
-            task_names=[job.task_name for job in unique],
-            locks=[job.lock for job in unique],
-            queueing_locks=[job.queueing_lock for job in unique],
-            args=[json.dumps(dict(job.arguments)) for job in unique],
-        )
-        return len(rows)
+        if within is None:
+            rows = await self._app.connector.execute_query_all_async(_DEFER_MANY, **parameters)
+            return len(rows)
+        # The unit of work's own psycopg connection, inside the transaction SQLAlchemy began.
+        raw = await within.connection.get_raw_connection()
+        driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+        async with driver.cursor() as cursor:
+            await cursor.execute(_DEFER_MANY, parameters)
+            return len(await cursor.fetchall())
 
     async def is_reachable(self) -> bool:
         return await self._app.check_connection_async()
+
+
+def _defer_many_parameters(jobs: Sequence[JobToDefer]) -> dict[str, Any] | None:
+    """``_DEFER_MANY``'s parameters: each queueing lock once, rows in one order (by queueing
+    lock) in every call, so two calls waiting on each other's uncommitted locks cannot
+    deadlock; None when there is nothing to queue."""
+    unique: list[JobToDefer] = []
+    locks: set[str] = set()
+    for job in sorted(jobs, key=lambda job: job.queueing_lock or ""):
+        if job.queueing_lock is not None:
+            if job.queueing_lock in locks:
+                continue
+            locks.add(job.queueing_lock)
+        unique.append(job)
+    if not unique:
+        return None
+    return {
+        "queue_name": DEFAULT_QUEUE,
+        "task_names": [job.task_name for job in unique],
+        "locks": [job.lock for job in unique],
+        "queueing_locks": [job.queueing_lock for job in unique],
+        "args": [json.dumps(dict(job.arguments)) for job in unique],
+    }
