@@ -16,8 +16,8 @@ from calhub.domain.calendars import Calendar, Subscription
 from calhub.domain.ids import TenantId
 from calhub.emulators.google.channels.store import Channel
 from calhub.emulators.graph.clock import EmulatorClock
-from calhub.providers.google.push import MalformedPush, channel_of
-from calhub.services import google_connections
+from calhub.providers.google.push import MalformedPush, PushMessage, channel_of
+from calhub.services import google_connections, google_intake
 from calhub.services.calendar_sync import sync_calendar_job, sync_quiet_calendars
 from calhub.services.context import HubContext
 from calhub.services.discovery import discover_calendars
@@ -26,6 +26,7 @@ from calhub.services.google_intake import (
     IntakeUnavailable,
     PushIntake,
     PushOutcome,
+    store_pushes,
 )
 from calhub.services.jobs import ENSURE_SUBSCRIPTION_TASK, SYNC_CALENDAR_TASK, JobRequest
 from calhub.services.subscriptions import ensure_subscription, renew_due_subscriptions
@@ -164,6 +165,50 @@ async def test_messages_arriving_together_are_stored_together_each_with_its_outc
     assert len(await _inbox(google_hub, ben.tenant_id)) == 4
     synced = {arguments["calendar_id"] for task, arguments in _jobs(google_hub).take()}
     assert synced == {str(ben.id), str(chloe.id)}
+
+
+class _CountingGroups:
+    """Stands in for ``store_pushes``, noting each group's size."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    async def __call__(self, ctx: HubContext, messages: Sequence[PushMessage]) -> list[PushOutcome]:
+        self.sizes.append(len(messages))
+        return await store_pushes(ctx, messages)
+
+
+async def test_a_message_arriving_within_the_gathering_window_joins_the_group(
+    google_hub: HubContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bens = await _subscribed(google_hub, await _ben(google_hub))
+    groups = _CountingGroups()
+    monkeypatch.setattr(google_intake, "store_pushes", groups)
+    intake = PushIntake(google_hub, gather_s=2.0)
+
+    first = asyncio.create_task(intake.receive(_push(bens, "exists", 21)))
+    await asyncio.sleep(0.1)  # the first waits for company
+    second = intake.receive(_push(bens, "exists", 22))
+
+    assert await asyncio.gather(first, second) == [PushOutcome.STORED, PushOutcome.STORED]
+    assert groups.sizes == [2]
+
+
+async def test_a_full_enough_group_goes_without_waiting_out_the_window(
+    google_hub: HubContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bens = await _subscribed(google_hub, await _ben(google_hub))
+    groups = _CountingGroups()
+    monkeypatch.setattr(google_intake, "store_pushes", groups)
+    intake = PushIntake(google_hub, gather_up_to=2, gather_s=600.0)
+
+    async with asyncio.timeout(30):  # far less than the window
+        outcomes = await asyncio.gather(
+            *(intake.receive(_push(bens, "exists", number)) for number in (31, 32))
+        )
+
+    assert outcomes == [PushOutcome.STORED, PushOutcome.STORED]
+    assert groups.sizes == [2]
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,13 @@ its ``X-Goog-*`` headers name the channel and say what happened, never what chan
 1. read the headers (``calhub.providers.google.push.parse_push``); a request that is not a push
    message raises ``MalformedPush`` at once;
 2. wait for the next group: while a group of messages is being stored, the messages arriving
-   meanwhile gather and go together in the next one (group commit; an idle intake stores a
-   message alone, at once). Graph batches its notifications itself; Google sends one request
-   per message, and one transaction per message held the intake to about 130 messages a second
-   on the benchmark machine;
+   meanwhile gather and go together in the next one (group commit), and a group that would
+   start with fewer than ``GATHER_UP_TO`` messages first waits up to ``GATHER_S`` for more.
+   Graph batches its notifications itself; Google sends one request per message, and one
+   transaction per message held the intake to about 130 messages a second on the benchmark
+   machine. The window matters at moderate rates, where groups would otherwise hold one or two
+   messages: at 150 pushes a second it halved the API process's CPU (``calhub bench sync``,
+   docs/sync.md), for at most ``GATHER_S`` more before a push is answered;
 3. ``store_pushes`` stores a group: find the subscriptions by ``"<channel id>/<resource id>"``
    in one query (``subscriptions.for_intake``, across tenants, no tenant key opened) and check
    each channel token against its client-state digest in constant time (an unknown channel or
@@ -31,6 +34,7 @@ in the process beyond the requests in flight: any API process can take any messa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -45,6 +49,8 @@ from calhub.storage.repositories import InboxNotification, IntakeSubscription
 PUSH_PATH: Final = "/hooks/google"
 """Where Google POSTs push messages: the ``address`` of calhub's watch channels."""
 MAX_GROUP: Final = 500  # push messages stored in one transaction at most
+GATHER_UP_TO: Final = 16  # a group smaller than this waits for company first ...
+GATHER_S: Final = 0.02  # ... this long at most
 
 log = structlog.get_logger("calhub.intake")
 
@@ -68,10 +74,20 @@ class PushOutcome(enum.StrEnum):
 class PushIntake:
     """One API process's intake of push messages, stored in groups (see the module doc)."""
 
-    def __init__(self, ctx: HubContext, max_group: int = MAX_GROUP) -> None:
+    def __init__(
+        self,
+        ctx: HubContext,
+        max_group: int = MAX_GROUP,
+        *,
+        gather_up_to: int = GATHER_UP_TO,
+        gather_s: float = GATHER_S,
+    ) -> None:
         self._ctx = ctx
         self._max_group = max_group
+        self._gather_up_to = gather_up_to
+        self._gather_s = gather_s
         self._waiting: list[tuple[PushMessage, asyncio.Future[PushOutcome]]] = []
+        self._gathered = asyncio.Event()  # set once ``gather_up_to`` messages wait
         self._storing: asyncio.Task[None] | None = None
 
     async def receive(self, headers: Mapping[str, str]) -> PushOutcome:
@@ -84,12 +100,15 @@ class PushIntake:
         message = parse_push(headers)
         answer: asyncio.Future[PushOutcome] = asyncio.get_running_loop().create_future()
         self._waiting.append((message, answer))
+        if len(self._waiting) >= self._gather_up_to:
+            self._gathered.set()
         if self._storing is None or self._storing.done():
             self._storing = asyncio.create_task(self._store_waiting())
         return await answer
 
     async def _store_waiting(self) -> None:
         while self._waiting:
+            await self._gather()
             group = self._waiting[: self._max_group]
             del self._waiting[: self._max_group]
             try:
@@ -105,6 +124,15 @@ class PushIntake:
             for (_, answer), outcome in zip(group, outcomes, strict=True):
                 if not answer.done():  # its request may have been cancelled meanwhile
                     answer.set_result(outcome)
+
+    async def _gather(self) -> None:
+        """Wait, up to ``gather_s``, until ``gather_up_to`` messages wait."""
+        if len(self._waiting) >= self._gather_up_to:
+            return
+        self._gathered.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._gather_s):
+                await self._gathered.wait()
 
 
 async def store_pushes(ctx: HubContext, messages: Sequence[PushMessage]) -> list[PushOutcome]:
