@@ -175,9 +175,8 @@ async def _apply(
             cursor=round_.cursor,
             full=full,
             change_seen_at=None if answering is None else answering.oldest_received_at,
+            answered_through=None if answering is None else answering.newest_id,
         )
-        if answering is not None:
-            await uow.notifications.mark_processed(tenant_id, calendar_id, answering.newest_id, now)
         await uow.commit()
     return SyncOutcome(
         full=full,

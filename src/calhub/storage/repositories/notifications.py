@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, Update, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from calhub.domain.ids import CalendarId, SubscriptionId, TenantId
@@ -130,26 +130,27 @@ class NotificationInbox:
             for row in rows
         ]
 
-    async def mark_processed(
-        self, tenant_id: TenantId, calendar_id: CalendarId, through_id: int, now: datetime
-    ) -> int:
-        """Mark the calendar's notifications up to ``through_id`` processed (those that came
-        in during the sync stay pending); returns how many."""
-        result = await self._scope.conn.execute(
-            update(notification_inbox)
-            .where(
-                notification_inbox.c.tenant_id == tenant_id,
-                notification_inbox.c.calendar_id == calendar_id,
-                notification_inbox.c.processed_at.is_(None),
-                notification_inbox.c.id <= through_id,
-            )
-            .values(processed_at=now)
-        )
-        return result.rowcount
-
     async def prune_processed(self, before: datetime) -> int:
         """Delete every tenant's notifications processed before ``before``."""
         result = await self._scope.conn.execute(
             delete(notification_inbox).where(notification_inbox.c.processed_at < before)
         )
         return result.rowcount
+
+
+def mark_processed(
+    tenant_id: TenantId, calendar_id: CalendarId, through_id: int, now: datetime
+) -> Update:
+    """The statement marking the calendar's notifications up to ``through_id`` processed (those
+    that came in during the sync stay pending); ``SyncStatusRepository.record_sync`` runs it
+    with the pass's status update."""
+    return (
+        update(notification_inbox)
+        .where(
+            notification_inbox.c.tenant_id == tenant_id,
+            notification_inbox.c.calendar_id == calendar_id,
+            notification_inbox.c.processed_at.is_(None),
+            notification_inbox.c.id <= through_id,
+        )
+        .values(processed_at=now)
+    )

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Update,
     and_,
     cast,
     func,
@@ -32,6 +33,7 @@ from calhub.domain.calendars import CalendarSyncStatus, ConnectionStatus
 from calhub.domain.ids import CalendarId, ConnectionId, TenantId
 from calhub.storage.mappers import sync_status_from_row
 from calhub.storage.repositories.base import Scope, column_arrays, unnested_rows
+from calhub.storage.repositories.notifications import mark_processed
 from calhub.storage.tables import calendars, connections
 
 _STATUS_COLUMNS = (
@@ -134,11 +136,14 @@ class SyncStatusRepository:
         cursor: str,
         full: bool,
         change_seen_at: datetime | None = None,
+        answered_through: int | None = None,
     ) -> bool:
         """A sync pass finished at ``synced_at`` and reached ``cursor`` (the provider's delta
         token, stored sealed): failures reset, a mailbox marked out of scope is back in scope.
         ``change_seen_at`` is when the oldest change it applied was first reported; it sets the
-        lag. One UPDATE, in the transaction that applied the pass."""
+        lag. ``answered_through``: the newest of the notifications the pass answers, marked
+        processed with it (``notifications.mark_processed``). One statement, in the transaction
+        that applied the pass."""
         keys = await self._scope.keys(tenant_id)
         sealed = keys.seal(cursor, table="calendars", column="sync_cursor", row_id=calendar_id)
         values: dict[str, Any] = {
@@ -155,7 +160,10 @@ class SyncStatusRepository:
         if change_seen_at is not None:
             values["last_change_seen_at"] = change_seen_at
             values["sync_lag_seconds"] = max(0.0, (synced_at - change_seen_at).total_seconds())
-        return await self._update(tenant_id, calendar_id, values) is not None
+        also = None
+        if answered_through is not None:
+            also = mark_processed(tenant_id, calendar_id, answered_through, synced_at)
+        return await self._update(tenant_id, calendar_id, values, also=also) is not None
 
     async def record_failure(
         self, tenant_id: TenantId, calendar_id: CalendarId, error: str, at: datetime
@@ -170,15 +178,24 @@ class SyncStatusRepository:
         return await self._update(tenant_id, calendar_id, values)
 
     async def _update(
-        self, tenant_id: TenantId, calendar_id: CalendarId, values: dict[str, Any]
+        self,
+        tenant_id: TenantId,
+        calendar_id: CalendarId,
+        values: dict[str, Any],
+        *,
+        also: Update | None = None,
     ) -> int | None:
-        """Update the calendar's row; returns its failures in a row, None when not found."""
-        result = await self._scope.conn.execute(
+        """Update the calendar's row, and run ``also`` in the same statement (a data-modifying
+        CTE: one round trip); returns its failures in a row, None when not found."""
+        statement = (
             update(calendars)
             .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
             .values(values)
             .returning(calendars.c.consecutive_failures)
         )
+        if also is not None:
+            statement = statement.add_cte(also.cte("also"))
+        result = await self._scope.conn.execute(statement)
         failures: int | None = result.scalar_one_or_none()
         return failures
 
