@@ -27,8 +27,8 @@ its ``X-Goog-*`` headers name the channel and say what happened, never what chan
 
 When the queue (or the database) fails, nothing of the group is stored and every message of it
 gets ``IntakeUnavailable``, which the route answers with 503; Google retries (§4.4) and finds
-the message new again. Nothing is kept
-in the process beyond the requests in flight: any API process can take any message.
+the message new again. Nothing is kept in the process beyond the requests in flight: any API
+process can take any message.
 """
 
 from __future__ import annotations
