@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import secrets
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -84,7 +84,7 @@ class Room:
         }
         self.provider.items[pid] = ProviderEvent(**(values | fields))
 
-    async def sync(self) -> None:
+    async def sync(self, device_ids: Sequence[DeviceId] | None = None) -> None:
         await sync_calendar(
             self.hub.uow,
             cast(CalendarProvider, self.provider),
@@ -92,6 +92,7 @@ class Room:
             clock=self.clock,
             window=MirrorWindow(days_back=1, days_ahead=30),
             occurrence_limit=100,
+            device_ids=device_ids,
         )
 
     async def add_device(self) -> DeviceId:
@@ -296,6 +297,18 @@ async def test_a_device_added_late_gets_the_prompts_of_the_meetings_it_missed(ro
         (1, "scheduled", room.now),
         (1, "scheduled", TEN + timedelta(minutes=55)),
     ]
+
+
+async def test_a_device_added_while_a_pass_was_under_way_is_told_of_its_changes(
+    room: Room,
+) -> None:
+    await room.add_device()  # after the pass read the calendar's devices: none yet
+    room.meeting("m1", TEN)
+
+    await room.sync(device_ids=())
+
+    assert [e.kind for e in await room.events("meeting.")] == ["meeting.created"]
+    assert [state for _, state, _, _ in await room.ledger()] == ["scheduled"]
 
 
 async def test_the_horizon_pass_schedules_meetings_entering_it(room: Room) -> None:

@@ -96,6 +96,7 @@ async def sync_calendar_job(
             occurrence_limit=ctx.occurrence_limit,
             answering=pending,
             join_settings=subject.join_settings,
+            device_ids=subject.device_ids,
         )
     except ProviderError as exc:
         return await _failed(ctx, tenant_id, calendar_id, connection.id, exc)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from calhub.domain.calendars import Calendar
 from calhub.domain.clock import Clock
-from calhub.domain.ids import CalendarId, EventId, TenantId, new_id
+from calhub.domain.ids import CalendarId, DeviceId, EventId, TenantId, new_id
 from calhub.domain.joinlinks.settings import JoinSettings
 from calhub.domain.joinlinks.writeback import JoinAction, decide_join_write
 from calhub.domain.sync.changes import Change, Removal, SyncPlan
@@ -78,12 +78,16 @@ async def sync_calendar(
     occurrence_limit: int,
     answering: PendingNotifications | None = None,
     join_settings: JoinSettings = DEFAULT_JOIN_SETTINGS,
+    device_ids: Sequence[DeviceId] | None = None,
 ) -> SyncOutcome:
     """One sync pass; raises the provider's errors (``ConsentRevoked``, ``RateLimited``, ...)
     for the caller to record and react to, with nothing applied. ``answering``: the
     notifications that asked for the pass, read before it began; they are marked processed with
     it, and the oldest sets the calendar's lag. ``join_settings``: the tenant's keywords (for
-    the join details detected on each event) and whether invites get join blocks."""
+    the join details detected on each event) and whether invites get join blocks.
+    ``device_ids``: the calendar's devices, read before the pass began (None: read in its
+    transaction); the pass's status update checks they are still the calendar's, and the pass
+    is applied once more, reading them afresh, when a device came or went meanwhile."""
     ref = CalendarRef(owner=calendar.provider_calendar_id)
     span = window.around(clock.now())
     full = calendar.sync_cursor is None
@@ -104,10 +108,11 @@ async def sync_calendar(
         join_settings,
     )
     try:
-        return await _apply(*apply)
+        return await _apply(*apply, device_ids)
     except StalePlan:
-        # The mirror moved between planning and writing: plan once more from what is stored.
-        return await _apply(*apply)
+        # The mirror (or the calendar's devices) moved between planning and writing: plan once
+        # more from what is stored.
+        return await _apply(*apply, None)
 
 
 async def _read_round(
@@ -136,6 +141,7 @@ async def _apply(
     occurrence_limit: int,
     answering: PendingNotifications | None,
     join_settings: JoinSettings,
+    device_ids: Sequence[DeviceId] | None,
 ) -> SyncOutcome:
     tenant_id, calendar_id = calendar.tenant_id, calendar.id
     now = clock.now()
@@ -161,7 +167,7 @@ async def _apply(
             keywords=join_settings.keywords,
             whole_series=round_.whole_series,
         )
-        feed = await prepare_feed(uow, tenant_id, calendar_id, current, plan, now)
+        feed = await prepare_feed(uow, tenant_id, calendar_id, current, plan, now, device_ids)
         applied = await uow.mirror.apply(tenant_id, calendar_id, plan, now)
         if feed is not None:
             await feed.publish(uow, now)
@@ -176,6 +182,7 @@ async def _apply(
             full=full,
             change_seen_at=None if answering is None else answering.oldest_received_at,
             answered_through=None if answering is None else answering.newest_id,
+            devices_seen=device_ids,
         )
         await uow.commit()
     return SyncOutcome(

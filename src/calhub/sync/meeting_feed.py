@@ -108,12 +108,18 @@ async def prepare_feed(
     before: Mapping[str, Event],
     plan: SyncPlan,
     now: datetime,
+    device_ids: Sequence[DeviceId] | None = None,
 ) -> MirrorFeed | None:
     """The feed of a plan about to be applied; None when the calendar has no device (or the
-    plan changes nothing), so the sync pays one index lookup for it."""
+    plan changes nothing). ``device_ids``: the calendar's devices as the pass read them with the
+    calendar (then nothing is read here); None: looked up now, in the transaction."""
     if not (plan.upserts or plan.deletes):
         return None
-    devices = (await uow.join_prompts.targets(tenant_id, [calendar_id])).get(calendar_id)
+    devices = (
+        list(device_ids)
+        if device_ids is not None
+        else (await uow.join_prompts.targets(tenant_id, [calendar_id])).get(calendar_id)
+    )
     if not devices:
         return None
     changed = sorted({*(e.id for e in before.values()), *plan.deletes})

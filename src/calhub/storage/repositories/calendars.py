@@ -19,11 +19,12 @@ from sqlalchemy import Row, delete, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 
 from calhub.domain.calendars import Calendar, CalendarKind, Connection
-from calhub.domain.ids import CalendarId, ConnectionId, TenantId
+from calhub.domain.ids import CalendarId, ConnectionId, DeviceId, TenantId
 from calhub.domain.joinlinks.settings import JoinSettings
 from calhub.domain.joinlinks.settings_json import settings_from_json
 from calhub.storage.mappers import calendar_from_row, calendar_values, connection_from_row
 from calhub.storage.repositories.base import Scope, batches
+from calhub.storage.repositories.devices import calendar_device_ids
 from calhub.storage.repositories.notifications import (
     PendingNotifications,
     pending_from_row,
@@ -52,13 +53,14 @@ _CONNECTION = "connection__"  # the label prefix of the connection's columns in 
 
 @dataclass(frozen=True, slots=True)
 class SyncSubject:
-    """What a sync job starts from: the calendar, its connection and the notifications waiting
-    for it (None when there are none)."""
+    """What a sync job starts from: the calendar, its connection, the notifications waiting
+    for it (None when there are none), the tenant's join settings and the calendar's devices."""
 
     calendar: Calendar
     connection: Connection
     pending: PendingNotifications | None
     join_settings: JoinSettings
+    device_ids: tuple[DeviceId, ...]
 
 
 class _Prefixed:
@@ -102,8 +104,8 @@ class CalendarRepository:
     async def get_for_sync(
         self, tenant_id: TenantId, calendar_id: CalendarId
     ) -> SyncSubject | None:
-        """The calendar, its connection, its waiting notifications and the tenant's join
-        settings in one statement: every sync job starts with this read."""
+        """The calendar, its connection, its waiting notifications, the tenant's join settings
+        and the calendar's devices in one statement: every sync job starts with this read."""
         pending = pending_summary(calendars.c.tenant_id, calendars.c.id).lateral("pending")
         query = (
             select(
@@ -111,6 +113,7 @@ class CalendarRepository:
                 *(column.label(_CONNECTION + column.name) for column in connections.columns),
                 pending,
                 join_settings.c.settings.label("join_settings"),
+                calendar_device_ids(calendars.c.tenant_id, calendars.c.id).label("device_ids"),
             )
             .join(
                 connections,
@@ -134,6 +137,7 @@ class CalendarRepository:
             connection_from_row(connection_row, keys),
             pending_from_row(row.waiting, row.newest_id, row.oldest_received_at),
             JoinSettings() if row.join_settings is None else settings_from_json(row.join_settings),
+            tuple(DeviceId(device_id) for device_id in row.device_ids),
         )
 
     async def get(self, tenant_id: TenantId, calendar_id: CalendarId) -> Calendar | None:

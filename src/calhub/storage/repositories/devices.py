@@ -7,17 +7,32 @@ runs before a tenant is known: authentication. Everything else is tenant-scoped.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, or_, select, update
+from sqlalchemy import ColumnElement, Row, delete, func, or_, select, update
 
 from calhub.domain.devices import Device, DeviceKind
 from calhub.domain.ids import CalendarId, DeviceId, TenantId
 from calhub.storage.crypto.fields import TenantKeys
 from calhub.storage.repositories.base import Scope
 from calhub.storage.tables import devices
+
+
+def calendar_device_ids(
+    tenant_id: ColumnElement[uuid.UUID], calendar_id: ColumnElement[uuid.UUID]
+) -> ColumnElement[list[uuid.UUID]]:
+    """The ids of a calendar's devices, in order, as one array column (nothing decrypted: one
+    index lookup), for a statement that reads or writes the calendar's row
+    (``calendars.get_for_sync``, ``sync_status.record_sync``)."""
+    return func.array(
+        select(devices.c.id)
+        .where(devices.c.tenant_id == tenant_id, devices.c.calendar_id == calendar_id)
+        .order_by(devices.c.id)
+        .scalar_subquery()
+    )
 
 
 def _device(row: Row[Any], keys: TenantKeys) -> Device:

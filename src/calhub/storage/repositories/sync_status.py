@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    Update,
     and_,
     cast,
     func,
@@ -30,9 +29,11 @@ from sqlalchemy import (
 )
 
 from calhub.domain.calendars import CalendarSyncStatus, ConnectionStatus
-from calhub.domain.ids import CalendarId, ConnectionId, TenantId
+from calhub.domain.ids import CalendarId, ConnectionId, DeviceId, TenantId
 from calhub.storage.mappers import sync_status_from_row
 from calhub.storage.repositories.base import Scope, column_arrays, unnested_rows
+from calhub.storage.repositories.devices import calendar_device_ids
+from calhub.storage.repositories.mirror import StalePlan
 from calhub.storage.repositories.notifications import mark_processed
 from calhub.storage.tables import calendars, connections
 
@@ -137,13 +138,16 @@ class SyncStatusRepository:
         full: bool,
         change_seen_at: datetime | None = None,
         answered_through: int | None = None,
+        devices_seen: Sequence[DeviceId] | None = None,
     ) -> bool:
         """A sync pass finished at ``synced_at`` and reached ``cursor`` (the provider's delta
         token, stored sealed): failures reset, a mailbox marked out of scope is back in scope.
         ``change_seen_at`` is when the oldest change it applied was first reported; it sets the
         lag. ``answered_through``: the newest of the notifications the pass answers, marked
-        processed with it (``notifications.mark_processed``). One statement, in the transaction
-        that applied the pass."""
+        processed with it (``notifications.mark_processed``). ``devices_seen``: the calendar's
+        devices the pass told of its changes, read before its transaction; ``StalePlan`` when
+        they are no longer the calendar's devices. One statement, in the transaction that
+        applied the pass."""
         keys = await self._scope.keys(tenant_id)
         sealed = keys.seal(cursor, table="calendars", column="sync_cursor", row_id=calendar_id)
         values: dict[str, Any] = {
@@ -160,10 +164,21 @@ class SyncStatusRepository:
         if change_seen_at is not None:
             values["last_change_seen_at"] = change_seen_at
             values["sync_lag_seconds"] = max(0.0, (synced_at - change_seen_at).total_seconds())
-        also = None
+        statement = (
+            update(calendars)
+            .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
+            .values(values)
+            .returning(calendar_device_ids(calendars.c.tenant_id, calendars.c.id))
+        )
         if answered_through is not None:
-            also = mark_processed(tenant_id, calendar_id, answered_through, synced_at)
-        return await self._update(tenant_id, calendar_id, values, also=also) is not None
+            processed = mark_processed(tenant_id, calendar_id, answered_through, synced_at)
+            statement = statement.add_cte(processed.cte("processed"))  # one round trip
+        devices_now = (await self._scope.conn.execute(statement)).scalar_one_or_none()
+        if devices_now is None:
+            return False
+        if devices_seen is not None and list(devices_now) != list(devices_seen):
+            raise StalePlan("the calendar's devices changed during the sync pass")
+        return True
 
     async def record_failure(
         self, tenant_id: TenantId, calendar_id: CalendarId, error: str, at: datetime
@@ -178,24 +193,15 @@ class SyncStatusRepository:
         return await self._update(tenant_id, calendar_id, values)
 
     async def _update(
-        self,
-        tenant_id: TenantId,
-        calendar_id: CalendarId,
-        values: dict[str, Any],
-        *,
-        also: Update | None = None,
+        self, tenant_id: TenantId, calendar_id: CalendarId, values: dict[str, Any]
     ) -> int | None:
-        """Update the calendar's row, and run ``also`` in the same statement (a data-modifying
-        CTE: one round trip); returns its failures in a row, None when not found."""
-        statement = (
+        """Update the calendar's row; returns its failures in a row, None when not found."""
+        result = await self._scope.conn.execute(
             update(calendars)
             .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
             .values(values)
             .returning(calendars.c.consecutive_failures)
         )
-        if also is not None:
-            statement = statement.add_cte(also.cte("also"))
-        result = await self._scope.conn.execute(statement)
         failures: int | None = result.scalar_one_or_none()
         return failures
 
