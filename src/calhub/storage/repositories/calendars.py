@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, delete, select, true, update
+from sqlalchemy import Row, Select, bindparam, delete, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 
 from calhub.domain.calendars import Calendar, CalendarKind, Connection
@@ -74,6 +74,34 @@ class _Prefixed:
         return self._mapping[self._prefix + name]
 
 
+def _sync_subject_statement() -> Select[Any]:
+    """``get_for_sync``'s one statement, built once (every sync job runs it)."""
+    pending = pending_summary(calendars.c.tenant_id, calendars.c.id).lateral("pending")
+    return (
+        select(
+            calendars,
+            *(column.label(_CONNECTION + column.name) for column in connections.columns),
+            pending,
+            join_settings.c.settings.label("join_settings"),
+            calendar_device_ids(calendars.c.tenant_id, calendars.c.id).label("device_ids"),
+        )
+        .join(
+            connections,
+            (connections.c.tenant_id == calendars.c.tenant_id)
+            & (connections.c.id == calendars.c.connection_id),
+        )
+        .join(pending, true())
+        .outerjoin(join_settings, join_settings.c.tenant_id == calendars.c.tenant_id)
+        .where(
+            calendars.c.tenant_id == bindparam("tenant_id", type_=calendars.c.tenant_id.type),
+            calendars.c.id == bindparam("calendar_id", type_=calendars.c.id.type),
+        )
+    )
+
+
+_SYNC_SUBJECT = _sync_subject_statement()
+
+
 class CalendarRepository:
     def __init__(self, scope: Scope) -> None:
         self._scope = scope
@@ -106,25 +134,8 @@ class CalendarRepository:
     ) -> SyncSubject | None:
         """The calendar, its connection, its waiting notifications, the tenant's join settings
         and the calendar's devices in one statement: every sync job starts with this read."""
-        pending = pending_summary(calendars.c.tenant_id, calendars.c.id).lateral("pending")
-        query = (
-            select(
-                calendars,
-                *(column.label(_CONNECTION + column.name) for column in connections.columns),
-                pending,
-                join_settings.c.settings.label("join_settings"),
-                calendar_device_ids(calendars.c.tenant_id, calendars.c.id).label("device_ids"),
-            )
-            .join(
-                connections,
-                (connections.c.tenant_id == calendars.c.tenant_id)
-                & (connections.c.id == calendars.c.connection_id),
-            )
-            .join(pending, true())
-            .outerjoin(join_settings, join_settings.c.tenant_id == calendars.c.tenant_id)
-            .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
-        )
-        row = (await self._scope.conn.execute(query)).one_or_none()
+        parameters = {"tenant_id": tenant_id, "calendar_id": calendar_id}
+        row = (await self._scope.conn.execute(_SYNC_SUBJECT, parameters)).one_or_none()
         if row is None:
             return None
         connection_row = cast(Row[Any], _Prefixed(row, _CONNECTION))

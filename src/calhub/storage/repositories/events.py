@@ -13,7 +13,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, any_, bindparam, delete, exists, func, or_, select, tuple_, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Row,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.sql.dml import ReturningInsert
 
@@ -81,8 +93,37 @@ def _attendee_index_statement() -> Insert:
     )
 
 
+def _with_series_statement() -> CompoundSelect[Any]:
+    """The events of a calendar with some provider ids, and every member of their series.
+
+    Three index lookups (by provider id, by id, by series id) rather than one query with an
+    OR, which no index answers: the planner then scanned the tenant's whole mirror. The roots
+    are the tenant's own ids, so the lookups by them need (and must not offer the planner) no
+    tenant predicate. Built once, with the ids as one array: one text for any number of ids."""
+    in_same_calendar = events.c.calendar_id == bindparam(
+        "calendar_id", type_=events.c.calendar_id.type
+    )
+    named_here = (
+        events.c.tenant_id == bindparam("tenant_id", type_=events.c.tenant_id.type),
+        in_same_calendar,
+        events.c.provider_event_id
+        == any_(bindparam("provider_event_ids", type_=ARRAY(events.c.provider_event_id.type))),
+    )
+    named = (
+        select(func.coalesce(events.c.series_id, events.c.id).label("root"))
+        .where(*named_here)
+        .cte("named")
+    )
+    return union_all(
+        select(events).where(*named_here),
+        select(events).join(named, events.c.id == named.c.root).where(in_same_calendar),
+        select(events).join(named, events.c.series_id == named.c.root).where(in_same_calendar),
+    )
+
+
 _UPSERT = _upsert_statement()
 _REPLACE_ATTENDEE_INDEX = _attendee_index_statement()
+_WITH_SERIES = _with_series_statement()
 
 
 class EventRepository:
@@ -231,24 +272,12 @@ class EventRepository:
     ) -> list[Event]:
         """The calendar's events with these provider ids, plus every member of their series:
         the master of an exception and all exceptions of a master."""
-        ids = list(provider_event_ids)
-        in_calendar = (events.c.tenant_id == tenant_id, events.c.calendar_id == calendar_id)
-        named = (
-            select(func.coalesce(events.c.series_id, events.c.id).label("root"))
-            .where(*in_calendar, events.c.provider_event_id.in_(ids))
-            .cte("named")
-        )
-        # Three index lookups (by provider id, by id, by series id) rather than one query with
-        # an OR, which no index answers: the planner then scanned the tenant's whole mirror. The
-        # roots are the tenant's own ids, so the lookups by them need (and must not offer the
-        # planner) no tenant predicate.
-        in_same_calendar = events.c.calendar_id == calendar_id
-        query = union_all(
-            select(events).where(*in_calendar, events.c.provider_event_id.in_(ids)),
-            select(events).join(named, events.c.id == named.c.root).where(in_same_calendar),
-            select(events).join(named, events.c.series_id == named.c.root).where(in_same_calendar),
-        )
-        found = {row.id: row for row in await self._scope.conn.execute(query)}
+        parameters = {
+            "tenant_id": tenant_id,
+            "calendar_id": calendar_id,
+            "provider_event_ids": list(provider_event_ids),
+        }
+        found = {row.id: row for row in await self._scope.conn.execute(_WITH_SERIES, parameters)}
         rows = sorted(found.values(), key=lambda row: row.provider_event_id)
         return await self._decode(tenant_id, rows)
 
