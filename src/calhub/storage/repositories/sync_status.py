@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Select,
     and_,
+    bindparam,
+    case,
     cast,
     func,
     literal,
@@ -27,6 +30,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from calhub.domain.calendars import CalendarSyncStatus, ConnectionStatus
 from calhub.domain.ids import CalendarId, ConnectionId, DeviceId, TenantId
@@ -66,6 +70,48 @@ class DueCalendar:
 
 def _never() -> ColumnElement[datetime]:
     return cast(literal("-infinity"), calendars.c.last_synced_at.type)
+
+
+NOTHING_ANSWERED: Final = 0
+"""``answered_through`` of a pass that answers no notification (inbox ids start at 1)."""
+
+
+def _record_sync_statement() -> ReturningUpdate[Any]:
+    """``record_sync``'s one statement, built once (every sync pass runs it): the calendar's
+    row, the notifications the pass answers (a data-modifying CTE) and the calendar's devices
+    returned. Parameters are not named as columns (an UPDATE reserves those names)."""
+    synced_at = bindparam("synced_at", type_=calendars.c.last_synced_at.type)
+    full = bindparam("full", type_=Boolean())
+    return (
+        update(calendars)
+        .where(
+            calendars.c.tenant_id == bindparam("of_tenant", type_=calendars.c.tenant_id.type),
+            calendars.c.id == bindparam("of_calendar", type_=calendars.c.id.type),
+        )
+        .values(
+            sync_cursor=bindparam("cursor", type_=calendars.c.sync_cursor.type),
+            last_synced_at=synced_at,
+            updated_at=synced_at,
+            consecutive_failures=0,
+            last_error=None,
+            out_of_scope_reason=None,
+            out_of_scope_since=None,
+            last_full_sync_at=case((full, synced_at), else_=calendars.c.last_full_sync_at),
+            last_change_seen_at=func.coalesce(
+                bindparam("change_seen_at", type_=calendars.c.last_change_seen_at.type),
+                calendars.c.last_change_seen_at,
+            ),
+            sync_lag_seconds=func.coalesce(
+                bindparam("lag_seconds", type_=calendars.c.sync_lag_seconds.type),
+                calendars.c.sync_lag_seconds,
+            ),
+        )
+        .returning(calendar_device_ids(calendars.c.tenant_id, calendars.c.id))
+        .add_cte(mark_processed().cte("processed"))
+    )
+
+
+_RECORD_SYNC = _record_sync_statement()
 
 
 class SyncStatusRepository:
@@ -150,30 +196,20 @@ class SyncStatusRepository:
         applied the pass."""
         keys = await self._scope.keys(tenant_id)
         sealed = keys.seal(cursor, table="calendars", column="sync_cursor", row_id=calendar_id)
-        values: dict[str, Any] = {
-            "sync_cursor": sealed.blob,
-            "last_synced_at": synced_at,
-            "updated_at": synced_at,
-            "consecutive_failures": 0,
-            "last_error": None,
-            "out_of_scope_reason": None,
-            "out_of_scope_since": None,
+        lag = None if change_seen_at is None else (synced_at - change_seen_at).total_seconds()
+        parameters = {
+            "of_tenant": tenant_id,
+            "of_calendar": calendar_id,
+            "synced_at": synced_at,
+            "cursor": sealed.blob,
+            "full": full,
+            "change_seen_at": change_seen_at,
+            "lag_seconds": None if lag is None else max(0.0, lag),
+            "answered_through": NOTHING_ANSWERED if answered_through is None else answered_through,
         }
-        if full:
-            values["last_full_sync_at"] = synced_at
-        if change_seen_at is not None:
-            values["last_change_seen_at"] = change_seen_at
-            values["sync_lag_seconds"] = max(0.0, (synced_at - change_seen_at).total_seconds())
-        statement = (
-            update(calendars)
-            .where(calendars.c.tenant_id == tenant_id, calendars.c.id == calendar_id)
-            .values(values)
-            .returning(calendar_device_ids(calendars.c.tenant_id, calendars.c.id))
-        )
-        if answered_through is not None:
-            processed = mark_processed(tenant_id, calendar_id, answered_through, synced_at)
-            statement = statement.add_cte(processed.cte("processed"))  # one round trip
-        devices_now = (await self._scope.conn.execute(statement)).scalar_one_or_none()
+        devices_now = (
+            await self._scope.conn.execute(_RECORD_SYNC, parameters)
+        ).scalar_one_or_none()
         if devices_now is None:
             return False
         if devices_seen is not None and list(devices_now) != list(devices_seen):
