@@ -178,12 +178,17 @@ class _CountingGroups:
         return await store_pushes(ctx, messages)
 
 
+@pytest.fixture
+def groups(monkeypatch: pytest.MonkeyPatch) -> _CountingGroups:
+    counting = _CountingGroups()
+    monkeypatch.setattr(google_intake, "store_pushes", counting)
+    return counting
+
+
 async def test_a_message_arriving_within_the_gathering_window_joins_the_group(
-    google_hub: HubContext, monkeypatch: pytest.MonkeyPatch
+    google_hub: HubContext, groups: _CountingGroups
 ) -> None:
     bens = await _subscribed(google_hub, await _ben(google_hub))
-    groups = _CountingGroups()
-    monkeypatch.setattr(google_intake, "store_pushes", groups)
     intake = PushIntake(google_hub, gather_s=2.0)
 
     first = asyncio.create_task(intake.receive(_push(bens, "exists", 21)))
@@ -195,11 +200,9 @@ async def test_a_message_arriving_within_the_gathering_window_joins_the_group(
 
 
 async def test_a_full_enough_group_goes_without_waiting_out_the_window(
-    google_hub: HubContext, monkeypatch: pytest.MonkeyPatch
+    google_hub: HubContext, groups: _CountingGroups
 ) -> None:
     bens = await _subscribed(google_hub, await _ben(google_hub))
-    groups = _CountingGroups()
-    monkeypatch.setattr(google_intake, "store_pushes", groups)
     intake = PushIntake(google_hub, gather_up_to=2, gather_s=600.0)
 
     async with asyncio.timeout(30):  # far less than the window
