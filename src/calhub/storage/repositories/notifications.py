@@ -138,7 +138,7 @@ class NotificationInbox:
         return result.rowcount
 
 
-def mark_processed() -> Update:
+def mark_processed_statement() -> Update:
     """The statement marking a calendar's notifications up to ``answered_through`` processed at
     ``synced_at`` (those that came in during the sync stay pending; parameters ``of_tenant``,
     ``of_calendar``, ``answered_through``, ``synced_at``: an UPDATE's parameters must not be

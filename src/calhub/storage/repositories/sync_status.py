@@ -38,7 +38,7 @@ from calhub.storage.mappers import sync_status_from_row
 from calhub.storage.repositories.base import Scope, column_arrays, unnested_rows
 from calhub.storage.repositories.devices import calendar_device_ids
 from calhub.storage.repositories.mirror import StalePlan
-from calhub.storage.repositories.notifications import mark_processed
+from calhub.storage.repositories.notifications import mark_processed_statement
 from calhub.storage.tables import calendars, connections
 
 _STATUS_COLUMNS = (
@@ -107,7 +107,7 @@ def _record_sync_statement() -> ReturningUpdate[Any]:
             ),
         )
         .returning(calendar_device_ids(calendars.c.tenant_id, calendars.c.id))
-        .add_cte(mark_processed().cte("processed"))
+        .add_cte(mark_processed_statement().cte("processed"))
     )
 
 
@@ -190,10 +190,10 @@ class SyncStatusRepository:
         token, stored sealed): failures reset, a mailbox marked out of scope is back in scope.
         ``change_seen_at`` is when the oldest change it applied was first reported; it sets the
         lag. ``answered_through``: the newest of the notifications the pass answers, marked
-        processed with it (``notifications.mark_processed``). ``devices_seen``: the calendar's
-        devices the pass told of its changes, read before its transaction; ``StalePlan`` when
-        they are no longer the calendar's devices. One statement, in the transaction that
-        applied the pass."""
+        processed with it (``notifications.mark_processed_statement``). ``devices_seen``: the
+        calendar's devices the pass told of its changes, read before its transaction;
+        ``StalePlan`` when they are no longer the calendar's devices. One statement, in the
+        transaction that applied the pass."""
         keys = await self._scope.keys(tenant_id)
         sealed = keys.seal(cursor, table="calendars", column="sync_cursor", row_id=calendar_id)
         lag = None if change_seen_at is None else (synced_at - change_seen_at).total_seconds()
