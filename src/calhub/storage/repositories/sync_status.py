@@ -72,7 +72,7 @@ def _never() -> ColumnElement[datetime]:
     return cast(literal("-infinity"), calendars.c.last_synced_at.type)
 
 
-NOTHING_ANSWERED: Final = 0
+_NOTHING_ANSWERED: Final = 0
 """``answered_through`` of a pass that answers no notification (inbox ids start at 1)."""
 
 
@@ -205,7 +205,7 @@ class SyncStatusRepository:
             "full": full,
             "change_seen_at": change_seen_at,
             "lag_seconds": None if lag is None else max(0.0, lag),
-            "answered_through": NOTHING_ANSWERED if answered_through is None else answered_through,
+            "answered_through": _NOTHING_ANSWERED if answered_through is None else answered_through,
         }
         devices_now = (
             await self._scope.conn.execute(_RECORD_SYNC, parameters)
