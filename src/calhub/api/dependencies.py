@@ -15,7 +15,9 @@ from calhub.services.apikeys import InvalidApiKey, authenticate
 _bearer = HTTPBearer(auto_error=False, description="A tenant API key: chk_<id>_<secret>")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in its
+    thread pool, a hand-off to a thread and back on every request."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -249,8 +249,9 @@ def _still_valid(state: GoogleState, token: AccessToken) -> bool:
     return account is not None and account.state == "granted"
 
 
-def require_caller(request: Request) -> Caller:
-    """The FastAPI dependency: the caller, or 401 ``authError``."""
+async def require_caller(request: Request) -> Caller:
+    """The FastAPI dependency: the caller, or 401 ``authError``. ``async`` (it awaits nothing)
+    so FastAPI calls it on the event loop, not in its thread pool."""
     return caller_for(state_of(request), request.headers.get("authorization"))
 
 

@@ -210,4 +210,10 @@ def state_of(request: Request) -> GoogleState:
     return state
 
 
-StateDep = Annotated[GoogleState, Depends(state_of)]
+async def current_state(request: Request) -> GoogleState:
+    """The FastAPI dependency: ``state_of`` on the event loop (FastAPI runs a plain ``def``
+    dependency in its thread pool, a hand-off to a thread and back on every request)."""
+    return state_of(request)
+
+
+StateDep = Annotated[GoogleState, Depends(current_state)]
