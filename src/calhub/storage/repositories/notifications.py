@@ -34,6 +34,20 @@ _INBOX_COLUMNS = (
     "received_at",
 )
 
+# Built once, over column arrays: one text whatever the number of rows, so it is compiled and
+# prepared once (the push intake's groups vary in size from one message to hundreds).
+_ADD_MANY = (
+    insert(notification_inbox)
+    .from_select(_INBOX_COLUMNS, unnested_rows(notification_inbox, _INBOX_COLUMNS))
+    .on_conflict_do_nothing()
+    .returning(
+        notification_inbox.c.subscription_id,
+        notification_inbox.c.resource_id,
+        notification_inbox.c.change_type,
+        notification_inbox.c.dedupe_key,
+    )
+)
+
 
 @dataclass(frozen=True, slots=True)
 class InboxNotification:
@@ -96,19 +110,8 @@ class NotificationInbox:
         }
         if not unique:
             return []
-        # One statement over column arrays whatever the number of rows: its text, and so its
-        # compiled and prepared forms, are the same for every call (the push intake's groups
-        # vary in size from one message to hundreds).
         rows = await self._scope.conn.execute(
-            insert(notification_inbox)
-            .from_select(_INBOX_COLUMNS, unnested_rows(notification_inbox, _INBOX_COLUMNS))
-            .on_conflict_do_nothing()
-            .returning(
-                notification_inbox.c.subscription_id,
-                notification_inbox.c.resource_id,
-                notification_inbox.c.change_type,
-                notification_inbox.c.dedupe_key,
-            ),
+            _ADD_MANY,
             column_arrays(
                 [
                     {

@@ -30,6 +30,17 @@ def _digest(client_state: str) -> bytes:
     return hashlib.sha256(client_state.encode()).digest()
 
 
+# Built once; ``= ANY(array)``: one text for any number of ids, compiled and prepared once.
+_FOR_INTAKE = select(
+    subscriptions.c.id,
+    subscriptions.c.tenant_id,
+    subscriptions.c.calendar_id,
+    subscriptions.c.provider_subscription_id,
+    subscriptions.c.status,
+    subscriptions.c.client_state_hash,
+).where(subscriptions.c.provider_subscription_id == any_(bindparam("ids", type_=ARRAY(Text))))
+
+
 @dataclass(frozen=True, slots=True)
 class IntakeSubscription:
     """What the intake needs to accept a notification for a subscription."""
@@ -122,18 +133,7 @@ class SubscriptionRepository:
     ) -> dict[str, IntakeSubscription]:
         """Subscriptions by the provider's id, across tenants; unknown ids are left out."""
         rows = await self._scope.conn.execute(
-            select(
-                subscriptions.c.id,
-                subscriptions.c.tenant_id,
-                subscriptions.c.calendar_id,
-                subscriptions.c.provider_subscription_id,
-                subscriptions.c.status,
-                subscriptions.c.client_state_hash,
-            ).where(
-                # ``= ANY(array)``: one statement text for any number of ids (see ``add_many``)
-                subscriptions.c.provider_subscription_id
-                == any_(bindparam("ids", sorted(set(provider_subscription_ids)), ARRAY(Text)))
-            )
+            _FOR_INTAKE, {"ids": sorted(set(provider_subscription_ids))}
         )
         return {
             row.provider_subscription_id: IntakeSubscription(

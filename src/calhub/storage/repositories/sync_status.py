@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Select,
+    Update,
     and_,
     bindparam,
     case,
@@ -114,6 +115,33 @@ def _record_sync_statement() -> ReturningUpdate[Any]:
 _RECORD_SYNC = _record_sync_statement()
 
 
+def _record_notifications_statement() -> Update:
+    """``record_notifications``' statement, built once (every intake group runs it). Rows are
+    locked in id order first: an UPDATE locks in scan order, which differs between concurrent
+    POSTs for overlapping calendars and deadlocked them."""
+    named = unnested_rows(calendars, ["tenant_id", "id"]).subquery()
+    locked = (
+        select(calendars.c.id)
+        .join(named, (calendars.c.id == named.c.id) & (calendars.c.tenant_id == named.c.tenant_id))
+        .order_by(calendars.c.id)
+        .with_for_update(of=calendars)
+        .subquery()
+    )
+    at = bindparam("at", type_=calendars.c.last_notification_at.type)
+    return (
+        update(calendars)
+        .where(calendars.c.id == locked.c.id)
+        .values(
+            last_notification_at=func.greatest(
+                func.coalesce(calendars.c.last_notification_at, at), at
+            )
+        )
+    )
+
+
+_RECORD_NOTIFICATIONS = _record_notifications_statement()
+
+
 class SyncStatusRepository:
     def __init__(self, scope: Scope) -> None:
         self._scope = scope
@@ -150,28 +178,8 @@ class SyncStatusRepository:
         if not received:
             return
         pairs = [{"tenant_id": t, "id": c} for t, c in sorted(set(received))]
-        named = unnested_rows(calendars, ["tenant_id", "id"]).subquery()
-        # Rows are locked in id order first: an UPDATE locks in scan order, which differs between
-        # concurrent POSTs for overlapping calendars and deadlocked them.
-        locked = (
-            select(calendars.c.id)
-            .join(
-                named,
-                (calendars.c.id == named.c.id) & (calendars.c.tenant_id == named.c.tenant_id),
-            )
-            .order_by(calendars.c.id)
-            .with_for_update(of=calendars)
-            .subquery()
-        )
         await self._scope.conn.execute(
-            update(calendars)
-            .where(calendars.c.id == locked.c.id)
-            .values(
-                last_notification_at=func.greatest(
-                    func.coalesce(calendars.c.last_notification_at, at), at
-                )
-            ),
-            column_arrays(pairs, ["tenant_id", "id"]),
+            _RECORD_NOTIFICATIONS, {"at": at, **column_arrays(pairs, ["tenant_id", "id"])}
         )
 
     async def record_sync(
