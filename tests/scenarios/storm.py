@@ -233,7 +233,12 @@ class GraphCalendars:
             assert response.status_code == 200, response.text
             page = response.json()
             for item in page["value"]:
-                seen[(item["subject"], _utc(item["start"]), _utc(item["end"]))] += 1
+                # calendarView also lists instances that began before ``start`` and still run
+                # then; the mirror's view (``convergence.mirror_view``) counts only those that
+                # begin in the window, and so must this one.
+                begin = _utc(item["start"])
+                if start <= begin < end:
+                    seen[(item["subject"], begin, _utc(item["end"]))] += 1
             url, params = page.get("@odata.nextLink"), None
         return seen
 
