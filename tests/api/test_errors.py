@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import psycopg
 import pytest
+
+from calhub.storage import database
 
 PROBLEM = "application/problem+json"
 
@@ -100,3 +103,26 @@ async def test_every_problem_type_is_explained(client: httpx.AsyncClient) -> Non
     assert response.status_code == 200
     assert response.json()["status"] == 413
     assert_problem(await client.get("/problems/nope"), 404, "not-found")
+
+
+async def test_a_lost_database_connection_is_a_503_to_retry(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pooled connection used a moment ago goes out unpinged (``storage.database``): when the
+    server dropped it meanwhile, the request gets a 503 to retry, and the retry succeeds."""
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 3600.0)
+    assert (await client.get("/api/v1/tenant", headers=auth)).status_code == 200
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+    lost = await client.get("/api/v1/tenant", headers=auth)
+
+    assert_problem(lost, 503, "not-ready")
+    assert lost.headers["retry-after"] == "1"
+    assert (await client.get("/api/v1/tenant", headers=auth)).status_code == 200

@@ -8,9 +8,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from calhub.api.problems import PROBLEMS, Problem, kind_for_status, problem_response
+from calhub.storage.database import lost_connection
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -50,6 +52,17 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     return problem_response(kind, detail, request.url.path, headers=exc.headers)
 
 
+async def _on_database_error(request: Request, exc: Exception) -> Response:
+    if lost_connection(exc):  # the database restarted, or dropped a connection used just before
+        return problem_response(
+            PROBLEMS["not-ready"],
+            "The connection to the database was lost; try again.",
+            request.url.path,
+            headers={"Retry-After": "1"},
+        )
+    return await _on_unexpected(request, exc)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     structlog.get_logger("calhub.api").error(
         "unhandled_error", path=request.url.path, error_type=type(exc).__name__
@@ -63,4 +76,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

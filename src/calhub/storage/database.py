@@ -9,7 +9,8 @@ may have restarted, or a proxy dropped it) is pinged before it is handed out, an
 dead, with every other connection of the pool as old. One used a moment ago goes out unpinged:
 under load, the ping was one round trip in every four or five a sync job made. A connection
 that dies within that second fails its next statement instead; SQLAlchemy recognises the
-disconnect and empties the pool, and the job's retry, or the client's, runs on a fresh one.
+disconnect and empties the pool, and the job's retry, or the client's, runs on a fresh one (the
+API answers 503 with ``Retry-After``, ``lost_connection``).
 Procrastinate's pool follows the same rule (``storage.queue``).
 """
 
@@ -20,7 +21,7 @@ from typing import Any, Final
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
@@ -67,6 +68,12 @@ def _ping_if_idle(dialect: Dialect) -> Any:
             raise
 
     return ping_if_idle
+
+
+def lost_connection(error: BaseException) -> bool:
+    """True for the error of a statement whose connection had died: the pool has been replaced,
+    so the same request or job succeeds when tried again."""
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 async def check_database(engine: AsyncEngine) -> bool:
