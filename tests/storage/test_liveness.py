@@ -87,12 +87,13 @@ async def test_the_job_queue_replaces_an_idle_connection_that_died(
     assert await _queue_pid(task_app) not in pids
 
 
-async def test_the_job_queue_checks_a_busy_connection_only_once_a_second(
-    task_app: procrastinate.App, database_url: str
+async def test_the_job_queue_does_not_check_a_connection_used_a_moment_ago(
+    task_app: procrastinate.App, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pids = {await _queue_pid(task_app) for _ in range(20)}
     for pid in pids:
         _terminate(database_url, pid)
+    monkeypatch.setattr(queue, "PING_AFTER_IDLE_S", 3600.0)
 
     with pytest.raises(procrastinate.exceptions.ConnectorException):
         await _queue_pid(task_app)

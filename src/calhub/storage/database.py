@@ -17,13 +17,14 @@ Procrastinate's pool follows the same rule (``storage.queue``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, Final
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 PING_AFTER_IDLE_S: Final = 1.0
 _RETURNED_AT: Final = "calhub_returned_at"
@@ -52,10 +53,8 @@ def _note_return(dbapi_connection: Any, entry: ConnectionPoolEntry) -> None:
     entry.info[_RETURNED_AT] = time.monotonic()
 
 
-def _ping_if_idle(dialect: Dialect) -> Any:
-    def ping_if_idle(
-        dbapi_connection: Any, entry: ConnectionPoolEntry, proxy: PoolProxiedConnection
-    ) -> None:
+def _ping_if_idle(dialect: Dialect) -> Callable[[Any, ConnectionPoolEntry, Any], None]:
+    def ping_if_idle(dbapi_connection: Any, entry: ConnectionPoolEntry, proxy: Any) -> None:
         returned_at = entry.info.get(_RETURNED_AT)
         if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_S:
             return  # just connected, or back in the pool a moment ago
