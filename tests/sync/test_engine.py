@@ -5,7 +5,8 @@ token expired."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,15 +16,16 @@ from fastapi import FastAPI
 
 from calhub.domain.calendars import Calendar
 from calhub.domain.clock import FixedClock
+from calhub.domain.ids import DeviceId, new_id
 from calhub.emulators.graph.access import mint_token
 from calhub.emulators.graph.state import GraphState
 from calhub.providers.budget import RequestBudget
 from calhub.providers.msgraph.client import GraphClient
 from calhub.providers.msgraph.provider import MicrosoftGraphProvider
-from calhub.storage.unit_of_work import UnitOfWorkFactory
-from calhub.sync.engine import MirrorWindow, sync_calendar
+from calhub.storage.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from calhub.sync.engine import MirrorWindow, SyncApplier, sync_calendar
 from tests.emulators.graph.fixtures import START
-from tests.emulators.graph.seeds import ADELE, APP_ID, CONTOSO
+from tests.emulators.graph.seeds import ADELE, ALEX, APP_ID, CONTOSO, ROOM_100
 from tests.providers.msgraph.tokens import EmulatorTokens
 from tests.storage.factories import add_calendar, add_tenant
 
@@ -76,14 +78,18 @@ def _slot(day: int, hour: int, minutes: int = 60) -> dict[str, Any]:
     }
 
 
-async def _create(outlook: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
-    response = await outlook.post("/v1.0/users/adele@contoso.test/events", json=body)
+async def _create(
+    outlook: httpx.AsyncClient, body: dict[str, Any], mailbox: str = "adele@contoso.test"
+) -> dict[str, Any]:
+    response = await outlook.post(f"/v1.0/users/{mailbox}/events", json=body)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
 
 
-async def _graph_view(outlook: httpx.AsyncClient) -> set[tuple[str, datetime, datetime]]:
+async def _graph_view(
+    outlook: httpx.AsyncClient, mailbox: str = "adele@contoso.test"
+) -> set[tuple[str, datetime, datetime]]:
     """What Graph shows in the mirror window: (subject, start, end) of every instance."""
     span = WINDOW.around(START)
     params: dict[str, str] | None = {
@@ -91,7 +97,7 @@ async def _graph_view(outlook: httpx.AsyncClient) -> set[tuple[str, datetime, da
         "endDateTime": span.end.isoformat(),
         "$top": "50",
     }
-    url: str | None = "/v1.0/users/adele@contoso.test/calendarView"
+    url: str | None = f"/v1.0/users/{mailbox}/calendarView"
     seen: set[tuple[str, datetime, datetime]] = set()
     while url:
         answer = await outlook.get(url, params=params, headers={"Prefer": 'outlook.timezone="UTC"'})
@@ -123,13 +129,24 @@ async def _mirror_view(
 
 
 async def _sync(
-    uow_factory: UnitOfWorkFactory, provider: MicrosoftGraphProvider, calendar: Calendar
+    uow_factory: UnitOfWorkFactory,
+    provider: MicrosoftGraphProvider,
+    calendar: Calendar,
+    applier: SyncApplier | None = None,
+    device_ids: Sequence[DeviceId] | None = None,
 ) -> bool:
-    async with uow_factory() as uow:
+    async with uow_factory.reading() as uow:
         current = await uow.calendars.get(calendar.tenant_id, calendar.id)
     assert current is not None
     outcome = await sync_calendar(
-        uow_factory, provider, current, clock=FixedClock(START), window=WINDOW, occurrence_limit=500
+        uow_factory,
+        provider,
+        current,
+        clock=FixedClock(START),
+        window=WINDOW,
+        occurrence_limit=500,
+        device_ids=device_ids,
+        applier=applier,
     )
     assert outcome.problems == ()
     return outcome.full
@@ -189,3 +206,98 @@ async def test_the_mirror_follows_graph_through_changes_and_a_resync(
     await _create(outlook, {"subject": "Born during the outage", **_slot(5, 16)})
     assert await _sync(uow_factory, provider, calendar) is True
     assert await _mirror_view(uow_factory, calendar) == await _graph_view(outlook)
+
+
+class _CountingFactory(UnitOfWorkFactory):
+    """Counts the transactions begun (units of work made for writing)."""
+
+    transactions = 0
+
+    def __call__(self) -> UnitOfWork:
+        self.transactions += 1
+        return super().__call__()
+
+
+MAILBOXES = {"adele@contoso.test": ADELE, "alex@contoso.test": ALEX, "cf100@contoso.test": ROOM_100}
+
+
+async def _three_calendars(
+    uow_factory: UnitOfWorkFactory, outlook: httpx.AsyncClient
+) -> dict[str, Calendar]:
+    tenant = await add_tenant(uow_factory)
+    calendars = {}
+    for day, (mailbox, graph_id) in enumerate(MAILBOXES.items(), start=2):
+        calendars[mailbox] = await add_calendar(
+            uow_factory, tenant.id, owner=mailbox, provider_calendar_id=graph_id
+        )
+        await _create(outlook, {"subject": f"Planning {mailbox}", **_slot(day, 10)}, mailbox)
+    return calendars
+
+
+async def test_concurrent_passes_share_one_transaction_and_each_mirror_follows_graph(
+    uow_factory: UnitOfWorkFactory, provider: MicrosoftGraphProvider, outlook: httpx.AsyncClient
+) -> None:
+    calendars = await _three_calendars(uow_factory, outlook)
+    counting = _CountingFactory(uow_factory.engine, uow_factory.keyring)
+    # Long enough for every read to be handed over before the first group is taken.
+    applier = SyncApplier(counting, FixedClock(START), 500, gather_s=0.5)
+
+    fulls = await asyncio.gather(
+        *(_sync(counting, provider, c, applier) for c in calendars.values())
+    )
+
+    assert fulls == [True, True, True]
+    assert counting.transactions == 1
+    for mailbox, calendar in calendars.items():
+        mirrored = await _mirror_view(uow_factory, calendar)
+        assert mirrored == await _graph_view(outlook, mailbox)
+        assert len(mirrored) == 1
+
+
+async def test_when_the_shared_transaction_fails_each_pass_is_applied_alone(
+    uow_factory: UnitOfWorkFactory, provider: MicrosoftGraphProvider, outlook: httpx.AsyncClient
+) -> None:
+    calendars = await _three_calendars(uow_factory, outlook)
+    counting = _CountingFactory(uow_factory.engine, uow_factory.keyring)
+    applier = SyncApplier(counting, FixedClock(START), 500, gather_s=0.5)
+    # Alex's pass believes the calendar has a device it does not have: its status update finds
+    # the plan stale, which fails the shared transaction.
+    ghost_device = [DeviceId(new_id(START))]
+
+    await asyncio.gather(
+        *(
+            _sync(
+                counting, provider, calendar, applier, ghost_device if "alex" in mailbox else None
+            )
+            for mailbox, calendar in calendars.items()
+        )
+    )
+
+    # The shared one (rolled back), one each alone, and Alex's again with its devices re-read.
+    assert counting.transactions == 5
+    for mailbox, calendar in calendars.items():
+        assert await _mirror_view(uow_factory, calendar) == await _graph_view(outlook, mailbox)
+        async with uow_factory() as uow:
+            stored = await uow.calendars.get(calendar.tenant_id, calendar.id)
+        assert stored is not None
+        assert stored.sync_cursor is not None
+
+
+async def test_passes_of_different_tenants_never_share_a_transaction(
+    uow_factory: UnitOfWorkFactory, provider: MicrosoftGraphProvider, outlook: httpx.AsyncClient
+) -> None:
+    calendars = {}
+    for day, mailbox in enumerate(["adele@contoso.test", "alex@contoso.test"], start=2):
+        tenant = await add_tenant(uow_factory, name=mailbox)
+        calendars[mailbox] = await add_calendar(
+            uow_factory, tenant.id, owner=mailbox, provider_calendar_id=MAILBOXES[mailbox]
+        )
+        await _create(outlook, {"subject": f"Planning {mailbox}", **_slot(day, 10)}, mailbox)
+    counting = _CountingFactory(uow_factory.engine, uow_factory.keyring)
+    applier = SyncApplier(counting, FixedClock(START), 500, gather_s=0.5)
+
+    await asyncio.gather(*(_sync(counting, provider, c, applier) for c in calendars.values()))
+
+    assert counting.transactions == 2
+    for mailbox, calendar in calendars.items():
+        assert await _mirror_view(uow_factory, calendar) == await _graph_view(outlook, mailbox)

@@ -97,6 +97,7 @@ async def sync_calendar_job(
             answering=pending,
             join_settings=subject.join_settings,
             device_ids=subject.device_ids,
+            applier=ctx.applier,
         )
     except ProviderError as exc:
         return await _failed(ctx, tenant_id, calendar_id, connection.id, exc)

@@ -12,13 +12,26 @@ mirrored events the provider no longer reports.
 
 The caller guarantees that one calendar never syncs concurrently with itself (the worker task
 takes a Procrastinate ``lock`` per calendar).
+
+Passes that run at the same time in one process can share their transaction (``SyncApplier``,
+one per ``HubContext``): each job reads its own round, then hands it over; whoever finds the
+applier idle applies every round waiting then (of one tenant, up to ``MAX_GROUP``) in one
+transaction, where the events, attendee index and occurrences of all of them are written by one
+statement each. Under load most of a pass's round trips go so (docs/sync.md, "Several passes
+in one transaction"). When that transaction fails (a ``StalePlan`` of one member, a deadlock,
+anything), it is rolled back and each member applies alone, as without the applier.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
+
+import structlog
 
 from calhub.domain.calendars import Calendar
 from calhub.domain.clock import Clock
@@ -28,12 +41,16 @@ from calhub.domain.joinlinks.writeback import JoinAction, decide_join_write
 from calhub.domain.sync.changes import Change, Removal, SyncPlan
 from calhub.domain.sync.planner import plan_changes, provider_ids_to_load
 from calhub.providers.base import CalendarProvider, CalendarRef, CursorInvalid, Window
-from calhub.storage.repositories.mirror import StalePlan
+from calhub.storage.repositories.mirror import AppliedPlan, StalePlan
 from calhub.storage.repositories.notifications import PendingNotifications
 from calhub.storage.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from calhub.sync.meeting_feed import prepare_feed
+from calhub.sync.meeting_feed import MirrorFeed, prepare_feed
 
 DEFAULT_JOIN_SETTINGS = JoinSettings()
+MAX_GROUP: Final = 16  # passes in one transaction
+GATHER_S: Final = 0.002  # how long a pass handed to an idle applier waits for company
+
+log = structlog.get_logger("calhub.sync")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +96,7 @@ async def sync_calendar(
     answering: PendingNotifications | None = None,
     join_settings: JoinSettings = DEFAULT_JOIN_SETTINGS,
     device_ids: Sequence[DeviceId] | None = None,
+    applier: SyncApplier | None = None,
 ) -> SyncOutcome:
     """One sync pass; raises the provider's errors (``ConsentRevoked``, ``RateLimited``, ...)
     for the caller to record and react to, with nothing applied. ``answering``: the
@@ -87,7 +105,9 @@ async def sync_calendar(
     the join details detected on each event) and whether invites get join blocks.
     ``device_ids``: the calendar's devices, read before the pass began (None: read in its
     transaction); the pass's status update checks they are still the calendar's, and the pass
-    is applied once more, reading them afresh, when a device came or went meanwhile."""
+    is applied once more, reading them afresh, when a device came or went meanwhile.
+    ``applier``: the process's ``SyncApplier``, to share the transaction with concurrent passes
+    (None: the pass has its own)."""
     ref = CalendarRef(owner=calendar.provider_calendar_id)
     span = window.around(clock.now())
     full = calendar.sync_cursor is None
@@ -96,23 +116,119 @@ async def sync_calendar(
     except CursorInvalid:
         full = True
         round_ = await _read_round(provider, ref, None, span)
-    apply = (
-        uow_factory,
-        calendar,
-        round_,
-        span,
-        full,
-        clock,
-        occurrence_limit,
-        answering,
-        join_settings,
-    )
+    pass_ = _Pass(calendar, round_, span, full, answering, join_settings, device_ids)
+    if applier is not None:
+        try:
+            return await applier.apply(pass_)
+        except GroupFailed:
+            pass  # rolled back: apply alone
     try:
-        return await _apply(*apply, device_ids)
+        return (await _apply(uow_factory, [pass_], clock, occurrence_limit))[0]
     except StalePlan:
         # The mirror (or the calendar's devices) moved between planning and writing: plan once
         # more from what is stored.
-        return await _apply(*apply, None)
+        fresh = dataclasses.replace(pass_, device_ids=None)
+        return (await _apply(uow_factory, [fresh], clock, occurrence_limit))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """A round read and what applying it needs (``sync_calendar``'s arguments)."""
+
+    calendar: Calendar
+    round_: _Round
+    span: Window
+    full: bool
+    answering: PendingNotifications | None
+    join_settings: JoinSettings
+    device_ids: Sequence[DeviceId] | None
+
+
+class GroupFailed(Exception):
+    """The shared transaction failed and was rolled back; the pass is to be applied alone."""
+
+
+class SyncApplier:
+    """Applies the rounds of one process's concurrent passes in shared transactions (module
+    doc). A round handed over while the applier is idle waits ``gather_s`` for company."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        occurrence_limit: int,
+        *,
+        max_group: int = MAX_GROUP,
+        gather_s: float = GATHER_S,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._occurrence_limit = occurrence_limit
+        self._max_group = max_group
+        self._gather_s = gather_s
+        self._waiting: list[tuple[_Pass, asyncio.Future[SyncOutcome]]] = []
+        self._applying: asyncio.Task[None] | None = None
+
+    async def apply(self, pass_: _Pass) -> SyncOutcome:
+        """The pass applied with whatever else waits; raises ``GroupFailed`` when that
+        transaction failed."""
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future[SyncOutcome] = loop.create_future()
+        self._waiting.append((pass_, outcome))
+        applying = self._applying
+        if applying is None or applying.done() or applying.get_loop() is not loop:
+            self._applying = asyncio.create_task(self._apply_waiting())
+        return await outcome
+
+    async def _apply_waiting(self) -> None:
+        group: list[tuple[_Pass, asyncio.Future[SyncOutcome]]] = []
+        try:
+            while self._waiting:
+                if len(self._waiting) == 1:
+                    await asyncio.sleep(self._gather_s)
+                group = self._take_group()
+                try:
+                    passes = [pass_ for pass_, _ in group]
+                    outcomes = await _apply(
+                        self._uow_factory, passes, self._clock, self._occurrence_limit
+                    )
+                except Exception as exc:  # whatever failed, each member can still apply alone
+                    log.info("sync_group_failed", passes=len(group), error=type(exc).__name__)
+                    _fail(group)
+                    continue
+                for (_, outcome), result in zip(group, outcomes, strict=True):
+                    if not outcome.done():  # its job may have been cancelled meanwhile
+                        outcome.set_result(result)
+        finally:  # cancelled (the process is stopping): no pass is left waiting for an answer
+            _fail([*group, *self._waiting])
+            self._waiting.clear()
+
+    def _take_group(self) -> list[tuple[_Pass, asyncio.Future[SyncOutcome]]]:
+        """The first waiting pass and those of its tenant, each calendar once, at most
+        ``max_group``; the rest keep waiting."""
+        tenant_id = self._waiting[0][0].calendar.tenant_id
+        group: list[tuple[_Pass, asyncio.Future[SyncOutcome]]] = []
+        rest: list[tuple[_Pass, asyncio.Future[SyncOutcome]]] = []
+        calendars: set[CalendarId] = set()
+        for item in self._waiting:
+            calendar = item[0].calendar
+            if (
+                len(group) < self._max_group
+                and calendar.tenant_id == tenant_id
+                and calendar.id not in calendars
+            ):
+                group.append(item)
+                calendars.add(calendar.id)
+            else:
+                rest.append(item)
+        self._waiting = rest
+        return group
+
+
+def _fail(group: Sequence[tuple[_Pass, asyncio.Future[SyncOutcome]]]) -> None:
+    for _, outcome in group:
+        if not outcome.done():
+            outcome.set_exception(GroupFailed())
 
 
 async def _read_round(
@@ -133,65 +249,89 @@ async def _read_round(
 
 async def _apply(
     uow_factory: UnitOfWorkFactory,
-    calendar: Calendar,
-    round_: _Round,
-    span: Window,
-    full: bool,
+    passes: Sequence[_Pass],
     clock: Clock,
     occurrence_limit: int,
-    answering: PendingNotifications | None,
-    join_settings: JoinSettings,
-    device_ids: Sequence[DeviceId] | None,
-) -> SyncOutcome:
-    tenant_id, calendar_id = calendar.tenant_id, calendar.id
+) -> list[SyncOutcome]:
+    """Plan and apply ``passes`` (of one tenant, each calendar once) in one transaction."""
+    tenant_id = passes[0].calendar.tenant_id
     now = clock.now()
     async with uow_factory() as uow:
-        changes: Sequence[Change] = round_.changes
-        if full:
-            # A full round lists everything the provider still has; the rest is gone.
-            reported = {change.provider_event_id for change in changes}
-            mirrored = await uow.events.provider_ids(tenant_id, calendar_id)
-            changes = [*changes, *(Removal(pid) for pid in mirrored if pid not in reported)]
-        current = await uow.mirror.load_for_planning(
-            tenant_id, calendar_id, sorted(provider_ids_to_load(changes))
+        staged = [await _plan(uow, pass_, now, occurrence_limit) for pass_ in passes]
+        applied = await uow.mirror.apply_many(
+            tenant_id, [(pass_.calendar.id, plan) for pass_, (plan, _) in staged], now
         )
-        plan = plan_changes(
-            current,
-            changes,
-            window_start=span.start,
-            window_end=span.end,
-            tenant_id=tenant_id,
-            calendar_id=calendar_id,
-            new_event_id=lambda: EventId(new_id(now)),
-            occurrence_limit=occurrence_limit,
-            keywords=join_settings.keywords,
-            whole_series=round_.whole_series,
-        )
-        feed = await prepare_feed(uow, tenant_id, calendar_id, current, plan, now, device_ids)
-        applied = await uow.mirror.apply(tenant_id, calendar_id, plan, now)
-        if feed is not None:
-            await feed.publish(uow, now)
-        join_writes = await _queue_join_writes(
-            uow, tenant_id, calendar_id, plan, join_settings, now
-        )
-        await uow.sync_status.record_sync(
-            tenant_id,
-            calendar_id,
-            now,
-            cursor=round_.cursor,
-            full=full,
-            change_seen_at=None if answering is None else answering.oldest_received_at,
-            answered_through=None if answering is None else answering.newest_id,
-            devices_seen=device_ids,
-        )
+        outcomes = [
+            await _record(uow, pass_, plan, feed, done, now)
+            for (pass_, (plan, feed)), done in zip(staged, applied, strict=True)
+        ]
         await uow.commit()
+    return outcomes
+
+
+async def _plan(
+    uow: UnitOfWork, pass_: _Pass, now: datetime, occurrence_limit: int
+) -> tuple[_Pass, tuple[SyncPlan, MirrorFeed | None]]:
+    """The pass's plan, from the mirror as stored, and its devices' feed."""
+    tenant_id, calendar_id = pass_.calendar.tenant_id, pass_.calendar.id
+    changes: Sequence[Change] = pass_.round_.changes
+    if pass_.full:
+        # A full round lists everything the provider still has; the rest is gone.
+        reported = {change.provider_event_id for change in changes}
+        mirrored = await uow.events.provider_ids(tenant_id, calendar_id)
+        changes = [*changes, *(Removal(pid) for pid in mirrored if pid not in reported)]
+    current = await uow.mirror.load_for_planning(
+        tenant_id, calendar_id, sorted(provider_ids_to_load(changes))
+    )
+    plan = plan_changes(
+        current,
+        changes,
+        window_start=pass_.span.start,
+        window_end=pass_.span.end,
+        tenant_id=tenant_id,
+        calendar_id=calendar_id,
+        new_event_id=lambda: EventId(new_id(now)),
+        occurrence_limit=occurrence_limit,
+        keywords=pass_.join_settings.keywords,
+        whole_series=pass_.round_.whole_series,
+    )
+    feed = await prepare_feed(uow, tenant_id, calendar_id, current, plan, now, pass_.device_ids)
+    return pass_, (plan, feed)
+
+
+async def _record(
+    uow: UnitOfWork,
+    pass_: _Pass,
+    plan: SyncPlan,
+    feed: MirrorFeed | None,
+    applied: AppliedPlan,
+    now: datetime,
+) -> SyncOutcome:
+    """After the mirror: the devices' feed, join writes, cursor and status of the pass."""
+    tenant_id, calendar_id = pass_.calendar.tenant_id, pass_.calendar.id
+    if feed is not None:
+        await feed.publish(uow, now)
+    join_writes = await _queue_join_writes(
+        uow, tenant_id, calendar_id, plan, pass_.join_settings, now
+    )
+    answering = pass_.answering
+    await uow.sync_status.record_sync(
+        tenant_id,
+        calendar_id,
+        now,
+        cursor=pass_.round_.cursor,
+        full=pass_.full,
+        change_seen_at=None if answering is None else answering.oldest_received_at,
+        answered_through=None if answering is None else answering.newest_id,
+        devices_seen=pass_.device_ids,
+    )
     return SyncOutcome(
-        full=full,
-        pages=round_.pages,
-        changes=len(round_.changes),
+        full=pass_.full,
+        pages=pass_.round_.pages,
+        changes=len(pass_.round_.changes),
         upserted=applied.upserted,
         deleted=applied.deleted,
-        problems=(*round_.problems, *plan.problems),
+        problems=(*pass_.round_.problems, *plan.problems),
         join_writes=join_writes,
         announced=feed is not None,
     )
