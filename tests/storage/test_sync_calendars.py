@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from datetime import timedelta
@@ -16,7 +17,7 @@ from calhub.domain.ids import CalendarId, ConnectionId, TenantId, new_id
 from calhub.storage.repositories import DueCalendar
 from calhub.storage.unit_of_work import UnitOfWorkFactory
 
-from .factories import NOW, add_calendar, add_tenant
+from .factories import NOW, add_calendar, add_tenant, make_event
 
 HOUR = timedelta(hours=1)
 
@@ -237,3 +238,24 @@ async def test_recently_pushed_calendars_are_checked_at_doubling_intervals_after
     assert await due_at(130 * second) == []
     assert await due_at(141 * second) == [pushed.id]  # 70 s after the check, not 60
     assert await due_at(HOUR + second) == []  # an hour on, the quiet pass takes over
+
+
+async def test_recording_notifications_does_not_wait_for_a_sync_storing_the_calendars_events(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """A sync transaction that stored events holds a key-share lock on their calendar's row
+    until it commits; the intake's bookkeeping must not wait for it. (It did, and an intake
+    group and a group of syncs taking their calendars in different orders deadlocked.)"""
+    tenant = await add_tenant(uow_factory)
+    calendar = await add_calendar(uow_factory, tenant.id)
+    async with uow_factory() as syncing:
+        await syncing.events.upsert(tenant.id, [make_event(tenant.id, calendar.id, "e-1")], NOW)
+        async with uow_factory() as intake:
+            async with asyncio.timeout(5):
+                await intake.sync_status.record_notifications([(tenant.id, calendar.id)], NOW)
+            await intake.commit()
+        await syncing.commit()
+    async with uow_factory() as uow:
+        status = await uow.sync_status.get(tenant.id, calendar.id)
+    assert status is not None
+    assert status.last_notification_at == NOW

@@ -205,7 +205,9 @@ class SyncApplier:
 
     def _take_group(self) -> list[tuple[_Pass, asyncio.Future[SyncOutcome]]]:
         """The first waiting pass and those of its tenant, each calendar once, at most
-        ``max_group``; the rest keep waiting."""
+        ``max_group``, in calendar id order; the rest keep waiting. In that order the group's
+        transaction updates the calendars' rows, as the intake does (``record_notifications``),
+        so the two never wait for each other in a circle."""
         tenant_id = self._waiting[0][0].calendar.tenant_id
         group: list[tuple[_Pass, asyncio.Future[SyncOutcome]]] = []
         rest: list[tuple[_Pass, asyncio.Future[SyncOutcome]]] = []
@@ -222,7 +224,7 @@ class SyncApplier:
             else:
                 rest.append(item)
         self._waiting = rest
-        return group
+        return sorted(group, key=lambda item: item[0].calendar.id)
 
 
 def _fail(group: Sequence[tuple[_Pass, asyncio.Future[SyncOutcome]]]) -> None:

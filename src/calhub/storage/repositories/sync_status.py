@@ -118,13 +118,16 @@ _RECORD_SYNC = _record_sync_statement()
 def _record_notifications_statement() -> Update:
     """``record_notifications``' statement, built once (every intake group runs it). Rows are
     locked in id order first: an UPDATE locks in scan order, which differs between concurrent
-    POSTs for overlapping calendars and deadlocked them."""
+    POSTs for overlapping calendars and deadlocked them. The lock is the UPDATE's own (``FOR NO
+    KEY UPDATE``): ``FOR UPDATE`` would also wait for the key-share locks a sync transaction
+    holds on the calendars whose events it stored, and deadlocked with a group of syncs
+    (``sync.engine.SyncApplier``) that took them in another order."""
     named = unnested_rows(calendars, ["tenant_id", "id"]).subquery()
     locked = (
         select(calendars.c.id)
         .join(named, (calendars.c.id == named.c.id) & (calendars.c.tenant_id == named.c.tenant_id))
         .order_by(calendars.c.id)
-        .with_for_update(of=calendars)
+        .with_for_update(of=calendars, key_share=True)
         .subquery()
     )
     at = bindparam("at", type_=calendars.c.last_notification_at.type)
