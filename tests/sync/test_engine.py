@@ -218,6 +218,12 @@ class _CountingFactory(UnitOfWorkFactory):
         return super().__call__()
 
 
+def _counting_applier(uow_factory: UnitOfWorkFactory) -> tuple[_CountingFactory, SyncApplier]:
+    counting = _CountingFactory(uow_factory.engine, uow_factory.keyring)
+    # Long enough for every read to be handed over before the first group is taken.
+    return counting, SyncApplier(counting, FixedClock(START), 500, gather_s=0.5)
+
+
 MAILBOXES = {"adele@contoso.test": ADELE, "alex@contoso.test": ALEX, "cf100@contoso.test": ROOM_100}
 
 
@@ -238,9 +244,7 @@ async def test_concurrent_passes_share_one_transaction_and_each_mirror_follows_g
     uow_factory: UnitOfWorkFactory, provider: MicrosoftGraphProvider, outlook: httpx.AsyncClient
 ) -> None:
     calendars = await _three_calendars(uow_factory, outlook)
-    counting = _CountingFactory(uow_factory.engine, uow_factory.keyring)
-    # Long enough for every read to be handed over before the first group is taken.
-    applier = SyncApplier(counting, FixedClock(START), 500, gather_s=0.5)
+    counting, applier = _counting_applier(uow_factory)
 
     fulls = await asyncio.gather(
         *(_sync(counting, provider, c, applier) for c in calendars.values())
@@ -258,8 +262,7 @@ async def test_when_the_shared_transaction_fails_each_pass_is_applied_alone(
     uow_factory: UnitOfWorkFactory, provider: MicrosoftGraphProvider, outlook: httpx.AsyncClient
 ) -> None:
     calendars = await _three_calendars(uow_factory, outlook)
-    counting = _CountingFactory(uow_factory.engine, uow_factory.keyring)
-    applier = SyncApplier(counting, FixedClock(START), 500, gather_s=0.5)
+    counting, applier = _counting_applier(uow_factory)
     # Alex's pass believes the calendar has a device it does not have: its status update finds
     # the plan stale, which fails the shared transaction.
     ghost_device = [DeviceId(new_id(START))]
@@ -293,8 +296,7 @@ async def test_passes_of_different_tenants_never_share_a_transaction(
             uow_factory, tenant.id, owner=mailbox, provider_calendar_id=MAILBOXES[mailbox]
         )
         await _create(outlook, {"subject": f"Planning {mailbox}", **_slot(day, 10)}, mailbox)
-    counting = _CountingFactory(uow_factory.engine, uow_factory.keyring)
-    applier = SyncApplier(counting, FixedClock(START), 500, gather_s=0.5)
+    counting, applier = _counting_applier(uow_factory)
 
     await asyncio.gather(*(_sync(counting, provider, c, applier) for c in calendars.values()))
 
