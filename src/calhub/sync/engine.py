@@ -144,6 +144,9 @@ class _Pass:
     device_ids: Sequence[DeviceId] | None
 
 
+_Waiting = tuple[_Pass, asyncio.Future[SyncOutcome]]  # a pass handed over, and its answer
+
+
 class GroupFailed(Exception):
     """The shared transaction failed and was rolled back; the pass is to be applied alone."""
 
@@ -166,7 +169,7 @@ class SyncApplier:
         self._occurrence_limit = occurrence_limit
         self._max_group = max_group
         self._gather_s = gather_s
-        self._waiting: list[tuple[_Pass, asyncio.Future[SyncOutcome]]] = []
+        self._waiting: list[_Waiting] = []
         self._applying: asyncio.Task[None] | None = None
 
     async def apply(self, pass_: _Pass) -> SyncOutcome:
@@ -181,7 +184,7 @@ class SyncApplier:
         return await outcome
 
     async def _apply_waiting(self) -> None:
-        group: list[tuple[_Pass, asyncio.Future[SyncOutcome]]] = []
+        group: list[_Waiting] = []
         try:
             while self._waiting:
                 if len(self._waiting) == 1:
@@ -203,14 +206,14 @@ class SyncApplier:
             _fail([*group, *self._waiting])
             self._waiting.clear()
 
-    def _take_group(self) -> list[tuple[_Pass, asyncio.Future[SyncOutcome]]]:
+    def _take_group(self) -> list[_Waiting]:
         """The first waiting pass and those of its tenant, each calendar once, at most
         ``max_group``, in calendar id order; the rest keep waiting. In that order the group's
         transaction updates the calendars' rows, as the intake does (``record_notifications``),
         so the two never wait for each other in a circle."""
         tenant_id = self._waiting[0][0].calendar.tenant_id
-        group: list[tuple[_Pass, asyncio.Future[SyncOutcome]]] = []
-        rest: list[tuple[_Pass, asyncio.Future[SyncOutcome]]] = []
+        group: list[_Waiting] = []
+        rest: list[_Waiting] = []
         calendars: set[CalendarId] = set()
         for item in self._waiting:
             calendar = item[0].calendar
@@ -227,7 +230,7 @@ class SyncApplier:
         return sorted(group, key=lambda item: item[0].calendar.id)
 
 
-def _fail(group: Sequence[tuple[_Pass, asyncio.Future[SyncOutcome]]]) -> None:
+def _fail(group: Sequence[_Waiting]) -> None:
     for _, outcome in group:
         if not outcome.done():
             outcome.set_exception(GroupFailed())
