@@ -14,11 +14,11 @@ The caller guarantees that one calendar never syncs concurrently with itself (th
 takes a Procrastinate ``lock`` per calendar).
 
 Passes that run at the same time in one process can share their transaction (``SyncApplier``,
-one per ``HubContext``): each job reads its own round, then hands it over; whoever finds the
-applier idle applies every round waiting then (of one tenant, up to ``MAX_GROUP``) in one
+one per ``HubContext``): each job reads its own round, then hands it over; the applier's task
+applies the rounds waiting (of one tenant, each calendar once, up to ``MAX_GROUP``) in one
 transaction, where the events, attendee index and occurrences of all of them are written by one
-statement each. Under load most of a pass's round trips go so (docs/sync.md, "Several passes
-in one transaction"). When that transaction fails (a ``StalePlan`` of one member, a deadlock,
+statement each; rounds handed over meanwhile go in the next (docs/sync.md, "Several passes in
+one transaction"). When that transaction fails (a ``StalePlan`` of one member, a deadlock,
 anything), it is rolled back and each member applies alone, as without the applier.
 """
 
@@ -48,7 +48,7 @@ from calhub.sync.meeting_feed import MirrorFeed, prepare_feed
 
 DEFAULT_JOIN_SETTINGS = JoinSettings()
 MAX_GROUP: Final = 16  # passes in one transaction
-GATHER_S: Final = 0.002  # how long a pass handed to an idle applier waits for company
+GATHER_S: Final = 0.002  # how long a round alone waits for company
 
 log = structlog.get_logger("calhub.sync")
 
@@ -153,7 +153,8 @@ class GroupFailed(Exception):
 
 class SyncApplier:
     """Applies the rounds of one process's concurrent passes in shared transactions (module
-    doc). A round handed over while the applier is idle waits ``gather_s`` for company."""
+    doc). When fewer than ``gather_up_to`` rounds wait (by default: one alone), they wait
+    ``gather_s`` for company before they are applied."""
 
     def __init__(
         self,
@@ -163,12 +164,14 @@ class SyncApplier:
         *,
         max_group: int = MAX_GROUP,
         gather_s: float = GATHER_S,
+        gather_up_to: int = 2,
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
         self._occurrence_limit = occurrence_limit
         self._max_group = max_group
         self._gather_s = gather_s
+        self._gather_up_to = gather_up_to
         self._waiting: list[_Waiting] = []
         self._applying: asyncio.Task[None] | None = None
 
@@ -187,7 +190,7 @@ class SyncApplier:
         group: list[_Waiting] = []
         try:
             while self._waiting:
-                if len(self._waiting) == 1:
+                if len(self._waiting) < self._gather_up_to:
                     await asyncio.sleep(self._gather_s)
                 group = self._take_group()
                 try:
@@ -264,11 +267,13 @@ async def _apply(
     async with uow_factory() as uow:
         staged = [await _plan(uow, pass_, now, occurrence_limit) for pass_ in passes]
         applied = await uow.mirror.apply_many(
-            tenant_id, [(pass_.calendar.id, plan) for pass_, (plan, _) in staged], now
+            tenant_id,
+            [(pass_.calendar.id, plan) for pass_, (plan, _) in zip(passes, staged, strict=True)],
+            now,
         )
         outcomes = [
             await _record(uow, pass_, plan, feed, done, now)
-            for (pass_, (plan, feed)), done in zip(staged, applied, strict=True)
+            for pass_, (plan, feed), done in zip(passes, staged, applied, strict=True)
         ]
         await uow.commit()
     return outcomes
@@ -276,7 +281,7 @@ async def _apply(
 
 async def _plan(
     uow: UnitOfWork, pass_: _Pass, now: datetime, occurrence_limit: int
-) -> tuple[_Pass, tuple[SyncPlan, MirrorFeed | None]]:
+) -> tuple[SyncPlan, MirrorFeed | None]:
     """The pass's plan, from the mirror as stored, and its devices' feed."""
     tenant_id, calendar_id = pass_.calendar.tenant_id, pass_.calendar.id
     changes: Sequence[Change] = pass_.round_.changes
@@ -301,7 +306,7 @@ async def _plan(
         whole_series=pass_.round_.whole_series,
     )
     feed = await prepare_feed(uow, tenant_id, calendar_id, current, plan, now, pass_.device_ids)
-    return pass_, (plan, feed)
+    return plan, feed
 
 
 async def _record(
