@@ -146,7 +146,9 @@ calendars = Table(
     ),
     UniqueConstraint("tenant_id", "id"),
     UniqueConstraint("connection_id", "provider_calendar_index"),
-    Index("ix_calendars_tenant_id_owner_email_index", "tenant_id", "owner_email_index"),
+    # Lookup indexes lead with what they look up, never with tenant_id alone: a foreign-key
+    # check's cached plan could take such an index to scan a tenant's rows (migration 0007).
+    Index("ix_calendars_owner_email_index_tenant_id", "owner_email_index", "tenant_id"),
 )
 
 events = Table(
@@ -191,7 +193,7 @@ events = Table(
     UniqueConstraint("calendar_id", "provider_event_id"),
     Index("ix_events_calendar_id_start_at", "calendar_id", "start_at"),
     Index("ix_events_series_id", "series_id"),
-    Index("ix_events_tenant_id_ical_uid_index", "tenant_id", "ical_uid_index"),
+    Index("ix_events_ical_uid_index_tenant_id", "ical_uid_index", "tenant_id"),  # 0007
 )
 
 occurrences = Table(
