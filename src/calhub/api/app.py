@@ -67,6 +67,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # calhub's metrics are Prometheus's (``/metrics``); FastAPI's OpenTelemetry hooks asked
+        # on every request whether a provider had been configured since (environment lookups).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
