@@ -12,6 +12,11 @@ that dies within that second fails its next statement instead; SQLAlchemy recogn
 disconnect and empties the pool, and the job's retry, or the client's, runs on a fresh one (the
 API answers 503 with ``Retry-After``, ``lost_connection``).
 Procrastinate's pool follows the same rule (``storage.queue``).
+
+Lists go to the server in binary (``_binary_arrays``): they are the column arrays of the
+statements that write many rows at once (``unnest``), and psycopg writes a text array element
+by element in Python, quoting each: 23 µs per ``bytea`` element (a blind index) and 3 µs per
+timestamp, against about 0.2 µs in binary.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError, SQLAlchemyError
@@ -43,10 +49,15 @@ def libpq_url(url: str) -> str:
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     engine = create_async_engine(sqlalchemy_url(url), pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine.sync_engine, "connect", _binary_arrays)
     pool = engine.sync_engine.pool
     event.listen(pool, "checkin", _note_return)
     event.listen(pool, "checkout", _ping_if_idle(engine.sync_engine.dialect))
     return engine
+
+
+def _binary_arrays(dbapi_connection: Any, entry: ConnectionPoolEntry) -> None:
+    dbapi_connection.driver_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _note_return(dbapi_connection: Any, entry: ConnectionPoolEntry) -> None:
