@@ -11,27 +11,16 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from calhub.storage.migrate import upgrade_to_head
-
 FIRST = 10  # rows stored while the table is small, and again once it is large
 GROWN_BY = 3_000  # rows the tenant gains meanwhile, not yet analyzed
 
 
 @pytest.fixture
-def conn(postgres_url: str) -> Iterator[psycopg.Connection]:
-    name = "query_plans"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name}")
-    base, _, query = postgres_url.partition("?")
-    url = f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
-    upgrade_to_head(url)
-    with psycopg.connect(url, autocommit=True) as connection:
+def conn(fresh_database_url: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(fresh_database_url, autocommit=True) as connection:
         for table in ("calendars", "events"):  # no analyze in the middle of the test
             connection.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
         yield connection
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 class _Tenant:

@@ -6,8 +6,8 @@ Create Date: 2026-11-21
 
 Calendars are found by owner (``owner_email_index``) and a meeting's copies by the blind index
 of its iCalendar UID (``ical_uid_index``), each within a tenant. Led by tenant_id, these indexes
-were the only ones on their tables besides the (tenant_id, id) key that a bare tenant predicate
-could use, and PostgreSQL's own foreign-key checks have one: every event stored checks its
+were the only ones on their tables (besides calendars' (tenant_id, id) key) that a bare tenant
+predicate could use, and PostgreSQL's own foreign-key checks have one: every event stored checks its
 calendar by ``tenant_id = $1 AND id = $2``, every occurrence and attendee entry its event. A
 check's plan is made once per connection and kept until the table is next analyzed; made while
 the table was small (a new deployment, a tenant just connected) it could scan the tenant's
