@@ -141,12 +141,17 @@ def _fastest(location: str, body: str, body_format: BodyFormat, runs: int = 3) -
 
 @pytest.mark.parametrize("setting", sorted(LABEL_WHOLE_BODY))
 @pytest.mark.parametrize("unit", sorted(HOSTILE_UNITS))
-def test_a_megabyte_of_localized_labels_parses_in_under_50_ms(setting: str, unit: str) -> None:
+def test_a_megabyte_of_localized_labels_parses_in_linear_time(setting: str, unit: str) -> None:
+    """Ten times the text may take about ten times as long, never a hundred (quadratic). The
+    ratio holds on a slow or busy machine; the 50 ms target for a hostile megabyte is
+    ``calhub bench joinlink``'s."""
     location, prefix = LABEL_WHOLE_BODY[setting]
     repeated = HOSTILE_UNITS[unit] * (MEGABYTE // len(HOSTILE_UNITS[unit]) + 1)
-    body = prefix + repeated[:MEGABYTE]
 
-    assert _fastest(location, body, "text") < 0.050
+    tenth = _fastest(location, prefix + repeated[: MEGABYTE // 10], "text")
+    whole = _fastest(location, prefix + repeated[:MEGABYTE], "text")
+
+    assert whole < 20 * tenth + 0.005  # measured: 4.5 to 10 times
 
 
 LABEL_FRAGMENTS = [
