@@ -35,6 +35,7 @@ import structlog
 
 from calhub.domain.calendars import Calendar
 from calhub.domain.clock import Clock
+from calhub.domain.events import Event
 from calhub.domain.ids import CalendarId, DeviceId, EventId, TenantId, new_id
 from calhub.domain.joinlinks.settings import JoinSettings
 from calhub.domain.joinlinks.writeback import JoinAction, decide_join_write
@@ -265,7 +266,18 @@ async def _apply(
     tenant_id = passes[0].calendar.tenant_id
     now = clock.now()
     async with uow_factory() as uow:
-        staged = [await _plan(uow, pass_, now, occurrence_limit) for pass_ in passes]
+        rounds = [await _changes(uow, pass_) for pass_ in passes]
+        loaded = await uow.mirror.load_for_planning(
+            tenant_id,
+            {
+                pass_.calendar.id: sorted(provider_ids_to_load(changes))
+                for pass_, changes in zip(passes, rounds, strict=True)
+            },
+        )
+        staged = [
+            await _plan(uow, pass_, changes, loaded[pass_.calendar.id], now, occurrence_limit)
+            for pass_, changes in zip(passes, rounds, strict=True)
+        ]
         applied = await uow.mirror.apply_many(
             tenant_id,
             [(pass_.calendar.id, plan) for pass_, (plan, _) in zip(passes, staged, strict=True)],
@@ -279,20 +291,26 @@ async def _apply(
     return outcomes
 
 
+async def _changes(uow: UnitOfWork, pass_: _Pass) -> Sequence[Change]:
+    """The pass's changes; a full round lists everything the provider still has, so the rest of
+    the mirror is removed."""
+    if not pass_.full:
+        return pass_.round_.changes
+    reported = {change.provider_event_id for change in pass_.round_.changes}
+    mirrored = await uow.events.provider_ids(pass_.calendar.tenant_id, pass_.calendar.id)
+    return [*pass_.round_.changes, *(Removal(pid) for pid in mirrored if pid not in reported)]
+
+
 async def _plan(
-    uow: UnitOfWork, pass_: _Pass, now: datetime, occurrence_limit: int
+    uow: UnitOfWork,
+    pass_: _Pass,
+    changes: Sequence[Change],
+    current: dict[str, Event],
+    now: datetime,
+    occurrence_limit: int,
 ) -> tuple[SyncPlan, MirrorFeed | None]:
-    """The pass's plan, from the mirror as stored, and its devices' feed."""
+    """The pass's plan, from the mirror as stored (``current``), and its devices' feed."""
     tenant_id, calendar_id = pass_.calendar.tenant_id, pass_.calendar.id
-    changes: Sequence[Change] = pass_.round_.changes
-    if pass_.full:
-        # A full round lists everything the provider still has; the rest is gone.
-        reported = {change.provider_event_id for change in changes}
-        mirrored = await uow.events.provider_ids(tenant_id, calendar_id)
-        changes = [*changes, *(Removal(pid) for pid in mirrored if pid not in reported)]
-    current = await uow.mirror.load_for_planning(
-        tenant_id, calendar_id, sorted(provider_ids_to_load(changes))
-    )
     plan = plan_changes(
         current,
         changes,
