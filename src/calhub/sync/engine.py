@@ -16,10 +16,11 @@ takes a Procrastinate ``lock`` per calendar).
 Passes that run at the same time in one process can share their transaction (``SyncApplier``,
 one per ``HubContext``): each job reads its own round, then hands it over; the applier's task
 applies the rounds waiting (of one tenant, each calendar once, up to ``MAX_GROUP``) in one
-transaction, where the events, attendee index and occurrences of all of them are written by one
-statement each; rounds handed over meanwhile go in the next (docs/sync.md, "Several passes in
-one transaction"). When that transaction fails (a ``StalePlan`` of one member, a deadlock,
-anything), it is rolled back and each member applies alone, as without the applier.
+transaction, where the mirror all of them plan from is read by one statement, and their
+events, attendee index and occurrences are written by one statement each; rounds handed over
+meanwhile go in the next (docs/sync.md, "Several passes in one transaction"). When that
+transaction fails (a ``StalePlan`` of one member, a deadlock, anything), it is rolled back and
+each member applies alone, as without the applier.
 """
 
 from __future__ import annotations
