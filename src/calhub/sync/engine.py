@@ -45,6 +45,7 @@ from calhub.domain.sync.planner import plan_changes, provider_ids_to_load
 from calhub.providers.base import CalendarProvider, CalendarRef, CursorInvalid, Window
 from calhub.storage.repositories.mirror import AppliedPlan, StalePlan
 from calhub.storage.repositories.notifications import PendingNotifications
+from calhub.storage.repositories.sync_status import SyncDone
 from calhub.storage.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from calhub.sync.meeting_feed import MirrorFeed, prepare_feed
 
@@ -285,9 +286,10 @@ async def _apply(
             now,
         )
         outcomes = [
-            await _record(uow, pass_, plan, feed, done, now)
+            await _follow_up(uow, pass_, plan, feed, done, now)
             for pass_, (plan, feed), done in zip(passes, staged, applied, strict=True)
         ]
+        await uow.sync_status.record_syncs(tenant_id, now, [_done(pass_) for pass_ in passes])
         await uow.commit()
     return outcomes
 
@@ -328,7 +330,7 @@ async def _plan(
     return plan, feed
 
 
-async def _record(
+async def _follow_up(
     uow: UnitOfWork,
     pass_: _Pass,
     plan: SyncPlan,
@@ -336,23 +338,12 @@ async def _record(
     applied: AppliedPlan,
     now: datetime,
 ) -> SyncOutcome:
-    """After the mirror: the devices' feed, join writes, cursor and status of the pass."""
+    """After the mirror: the devices' feed and the join writes of the pass."""
     tenant_id, calendar_id = pass_.calendar.tenant_id, pass_.calendar.id
     if feed is not None:
         await feed.publish(uow, now)
     join_writes = await _queue_join_writes(
         uow, tenant_id, calendar_id, plan, pass_.join_settings, now
-    )
-    answering = pass_.answering
-    await uow.sync_status.record_sync(
-        tenant_id,
-        calendar_id,
-        now,
-        cursor=pass_.round_.cursor,
-        full=pass_.full,
-        change_seen_at=None if answering is None else answering.oldest_received_at,
-        answered_through=None if answering is None else answering.newest_id,
-        devices_seen=pass_.device_ids,
     )
     return SyncOutcome(
         full=pass_.full,
@@ -363,6 +354,19 @@ async def _record(
         problems=(*pass_.round_.problems, *plan.problems),
         join_writes=join_writes,
         announced=feed is not None,
+    )
+
+
+def _done(pass_: _Pass) -> SyncDone:
+    """The cursor and status the pass records, and the notifications it answers."""
+    answering = pass_.answering
+    return SyncDone(
+        pass_.calendar.id,
+        pass_.round_.cursor,
+        pass_.full,
+        change_seen_at=None if answering is None else answering.oldest_received_at,
+        answered_through=None if answering is None else answering.newest_id,
+        devices_seen=pass_.device_ids,
     )
 
 
