@@ -110,6 +110,7 @@ def _record_syncs_statement() -> ReturningUpdate[Any]:
     tenant = bindparam("of_tenant", type_=calendars.c.tenant_id.type)
     synced_at = bindparam("synced_at", type_=calendars.c.last_synced_at.type)
     passes = select(
+        tenant.label("tenant_id"),
         *(
             func.unnest(bindparam(name, type_=ARRAY(type_))).label(label)
             for name, type_, label in (
@@ -120,23 +121,21 @@ def _record_syncs_statement() -> ReturningUpdate[Any]:
                 ("lags_seconds", calendars.c.sync_lag_seconds.type, "lag_seconds"),
                 ("answered_through", BigInteger(), "answered_through"),
             )
-        )
+        ),
     ).cte("passes")
+    # Rows found by (tenant, id) pairs: a bare predicate on the tenant would offer the planner
+    # the tenant's whole index, which it took while statistics were thin.
+    mine = (calendars.c.tenant_id == passes.c.tenant_id) & (calendars.c.id == passes.c.id)
     locked = (
         select(calendars.c.id)
-        .join(passes, calendars.c.id == passes.c.id)
-        .where(calendars.c.tenant_id == tenant)
+        .join(passes, mine)
         .order_by(calendars.c.id)
         .with_for_update(of=calendars, key_share=True)
         .subquery()
     )
     return (
         update(calendars)
-        .where(
-            calendars.c.tenant_id == tenant,
-            calendars.c.id == locked.c.id,
-            passes.c.id == locked.c.id,
-        )
+        .where(mine, calendars.c.id == locked.c.id)
         .values(
             sync_cursor=passes.c.cursor,
             last_synced_at=synced_at,
