@@ -268,6 +268,7 @@ async def _apply(
     tenant_id = passes[0].calendar.tenant_id
     now = clock.now()
     async with uow_factory() as uow:
+        await uow.plan_once()
         rounds = [await _changes(uow, pass_) for pass_ in passes]
         loaded = await uow.mirror.load_for_planning(
             tenant_id,
