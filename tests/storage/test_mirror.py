@@ -80,10 +80,10 @@ async def test_apply_round_trip_and_master_deletion(uow_factory: UnitOfWorkFacto
     async with uow_factory() as uow:
         snapshot = await uow.mirror.mirror_snapshot(tenant.id, calendar.id)
         for_exception = await uow.mirror.load_for_planning(
-            tenant.id, {calendar.id: ["master-exception", "unknown"]}
+            tenant.id, calendar.id, ["master-exception", "unknown"]
         )
-        for_master = await uow.mirror.load_for_planning(tenant.id, {calendar.id: ["master"]})
-        for_single = await uow.mirror.load_for_planning(tenant.id, {calendar.id: ["single"]})
+        for_master = await uow.mirror.load_for_planning(tenant.id, calendar.id, ["master"])
+        for_single = await uow.mirror.load_for_planning(tenant.id, calendar.id, ["single"])
 
     assert (applied.upserted, applied.deleted, applied.occurrence_sets) == (3, 0, 3)
     assert snapshot == MirrorSnapshot(
@@ -94,9 +94,9 @@ async def test_apply_round_trip_and_master_deletion(uow_factory: UnitOfWorkFacto
             "single": plan.occurrences[2].occurrences,
         },
     )
-    assert for_exception == {calendar.id: {"master": master, "master-exception": exception}}
+    assert for_exception == {"master": master, "master-exception": exception}
     assert for_master == for_exception
-    assert for_single == {calendar.id: {"single": single}}
+    assert for_single == {"single": single}
 
     edited = dataclasses.replace(single, subject="One-off, edited", change_key="ck2")
     async with uow_factory() as uow:
@@ -118,34 +118,6 @@ async def test_apply_round_trip_and_master_deletion(uow_factory: UnitOfWorkFacto
     assert removed.deleted == 2  # the master took its exception with it
     assert after == MirrorSnapshot(events={"single": edited}, occurrences={"single": ()})
     assert overrides == []
-
-
-async def test_calendars_planned_together_get_only_their_own_events(
-    uow_factory: UnitOfWorkFactory,
-) -> None:
-    # Google gives an invitation the same event id in every attendee's calendar.
-    tenant = await add_tenant(uow_factory)
-    alice = await add_calendar(uow_factory, tenant.id, "alice@example.com")
-    bob = await add_calendar(uow_factory, tenant.id, "bob@example.com")
-    alices = _series(alice)
-    bobs = _series(bob)
-    async with uow_factory() as uow:
-        await uow.mirror.apply_many(
-            tenant.id, [(alice.id, _plan(*alices)), (bob.id, _plan(*bobs))], NOW
-        )
-        await uow.commit()
-    async with uow_factory() as uow:
-        loaded = await uow.mirror.load_for_planning(
-            tenant.id, {alice.id: ["master-exception"], bob.id: ["single", "unknown"]}
-        )
-        nothing = await uow.mirror.load_for_planning(tenant.id, {alice.id: [], bob.id: []})
-
-    master, exception, _ = alices
-    assert loaded == {
-        alice.id: {"master": master, "master-exception": exception},
-        bob.id: {"single": bobs[2]},
-    }
-    assert nothing == {alice.id: {}, bob.id: {}}
 
 
 async def test_stale_plans_are_refused(uow_factory: UnitOfWorkFactory) -> None:
@@ -180,9 +152,7 @@ async def test_other_tenant_cannot_read_or_change_the_mirror(
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.mirror.mirror_snapshot(b.id, calendar.id) == MirrorSnapshot({}, {})
-        assert await uow.mirror.load_for_planning(b.id, {calendar.id: ["a-event"]}) == {
-            calendar.id: {}
-        }
+        assert await uow.mirror.load_for_planning(b.id, calendar.id, ["a-event"]) == {}
         assert await uow.events.provider_ids(b.id, calendar.id) == {}
         deleted = await uow.mirror.apply(b.id, calendar.id, SyncPlan(deletes=(event.id,)), NOW)
         assert deleted.deleted == 0

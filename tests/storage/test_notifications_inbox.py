@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from calhub.domain.calendars import Calendar, Secret, Subscription
-from calhub.domain.ids import CalendarId, DeviceId, SubscriptionId, new_id
+from calhub.domain.ids import SubscriptionId, new_id
 from calhub.storage.repositories import InboxNotification
-from calhub.storage.repositories.mirror import StalePlan
 from calhub.storage.repositories.notifications import PendingNotifications
-from calhub.storage.repositories.sync_status import SyncDone
 from calhub.storage.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 from .factories import NOW, add_calendar, add_tenant
@@ -148,58 +144,3 @@ async def test_a_sync_job_reads_calendar_connection_and_waiting_notifications_at
     assert busy.pending is not None
     assert (busy.pending.count, busy.pending.oldest_received_at) == (2, NOW)
     assert elsewhere is None  # another tenant's calendar is not found
-
-
-async def test_a_group_of_passes_records_each_calendar_with_what_it_answered(
-    uow_factory: UnitOfWorkFactory,
-) -> None:
-    first = await _subscribed(uow_factory, "group")
-    tenant_id = first.tenant_id
-    other = await add_calendar(uow_factory, tenant_id, "bob@example.com")
-    async with uow_factory() as uow:
-        await uow.notifications.add_many([_notification(first, "i1", "x")], NOW)
-        answered = await _waiting(uow, first)
-        await uow.notifications.add_many([_notification(first, "i2", "x")], NOW)
-        await uow.commit()
-    assert answered is not None
-    missing = CalendarId(new_id(NOW))
-    done = [
-        SyncDone(first.calendar_id, "after-i1", False, NOW, answered.newest_id),
-        SyncDone(other.id, "bobs-first", True),
-        SyncDone(missing, "nowhere", True),
-    ]
-    async with uow_factory() as uow:
-        found = await uow.sync_status.record_syncs(tenant_id, NOW + timedelta(seconds=2), done)
-        left = await _waiting(uow, first)
-        await uow.commit()
-    async with uow_factory() as uow:
-        cursors = [
-            stored.sync_cursor if stored is not None else None
-            for stored in [
-                await uow.calendars.get(tenant_id, first.calendar_id),
-                await uow.calendars.get(tenant_id, other.id),
-            ]
-        ]
-        firsts = await uow.sync_status.get(tenant_id, first.calendar_id)
-        bobs = await uow.sync_status.get(tenant_id, other.id)
-
-    assert found == {first.calendar_id, other.id}
-    assert left is not None
-    assert left.count == 1  # i2 came in during the pass
-    assert cursors == ["after-i1", "bobs-first"]
-    assert firsts is not None
-    assert bobs is not None
-    assert (firsts.last_full_sync_at, firsts.lag_seconds) == (None, 2.0)
-    assert (bobs.last_full_sync_at, bobs.lag_seconds) == (NOW + timedelta(seconds=2), None)
-
-
-async def test_a_group_whose_calendar_gained_a_device_is_stale(
-    uow_factory: UnitOfWorkFactory,
-) -> None:
-    sub = await _subscribed(uow_factory, "devices")
-    device = DeviceId(new_id(NOW))
-    async with uow_factory() as uow:
-        with pytest.raises(StalePlan, match="devices changed"):
-            await uow.sync_status.record_syncs(
-                sub.tenant_id, NOW, [SyncDone(sub.calendar_id, "c", False, devices_seen=[device])]
-            )

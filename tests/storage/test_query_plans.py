@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from sqlalchemy.dialects import postgresql
-
-from calhub.storage.repositories.sync_status import _RECORD_SYNCS
 
 FIRST = 10  # rows stored while the table is small, and again once it is large
 GROWN_BY = 3_000  # rows the tenant gains meanwhile, not yet analyzed
@@ -115,35 +111,3 @@ def test_storing_an_occurrence_checks_its_event_by_key_however_stale_the_statist
     read = _index_entries_read(conn, "events") - before
 
     assert read <= 2 * FIRST, f"{read} index entries of events read to check {FIRST} occurrences"
-
-
-def test_recording_a_group_of_syncs_reads_only_its_calendars_however_stale_the_statistics(
-    conn: psycopg.Connection,
-) -> None:
-    # Statistics taken while many tenants had a calendar each make a tenant look small; then
-    # one tenant gains thousands. A plan led by the tenant would read all of them every time.
-    for _ in range(100):
-        _Tenant(conn).add_calendars(1)
-    conn.execute("ANALYZE calendars")
-    tenant = _Tenant(conn)
-    group = tenant.add_calendars(2)
-    tenant.add_calendars(GROWN_BY)
-    compiled = _RECORD_SYNCS.compile(dialect=postgresql.dialect(paramstyle="pyformat"))
-    parameters = compiled.params | {
-        "of_tenant": tenant.id,
-        "synced_at": datetime.now(UTC),
-        "of_calendars": group,
-        "cursors": [b"sealed"] * 2,
-        "fulls": [False] * 2,
-        "changes_seen_at": [None] * 2,
-        "lags_seconds": [None] * 2,
-        "answered_through": [0] * 2,
-    }
-    conn.execute("SET plan_cache_mode = force_generic_plan")  # as a pooled connection soon has
-
-    before = _index_entries_read(conn, "calendars")
-    for _ in range(FIRST):
-        conn.execute(str(compiled), parameters, prepare=True)
-    read = _index_entries_read(conn, "calendars") - before
-
-    assert read <= 4 * len(group) * FIRST, f"{read} index entries of calendars read"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from calhub.storage.crypto.keyring import Keyring
@@ -47,8 +46,6 @@ from calhub.storage.repositories import (
     TenantRepository,
     WebhookRepository,
 )
-
-_PLAN_ONCE = text("SET LOCAL plan_cache_mode = force_generic_plan")
 
 
 class UnitOfWork:
@@ -129,13 +126,6 @@ class UnitOfWork:
             if self._conn is not None:
                 await self._conn.close()
             self._conn = None
-
-    async def plan_once(self) -> None:
-        """Until the transaction ends, prepared statements keep one plan for any parameters.
-        PostgreSQL otherwise plans a statement over arrays (``unnest``) anew on every call: the
-        plan for the arrays given always looks cheaper than the one for any length. For
-        transactions of statements that find rows by key only (a sync group's)."""
-        await self.connection.execute(_PLAN_ONCE)
 
     async def commit(self) -> None:
         await self.connection.commit()

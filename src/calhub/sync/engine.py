@@ -16,11 +16,10 @@ takes a Procrastinate ``lock`` per calendar).
 Passes that run at the same time in one process can share their transaction (``SyncApplier``,
 one per ``HubContext``): each job reads its own round, then hands it over; the applier's task
 applies the rounds waiting (of one tenant, each calendar once, up to ``MAX_GROUP``) in one
-transaction, where the mirror all of them plan from is read by one statement, and their
-events, attendee index and occurrences are written by one statement each; rounds handed over
-meanwhile go in the next (docs/sync.md, "Several passes in one transaction"). When that
-transaction fails (a ``StalePlan`` of one member, a deadlock, anything), it is rolled back and
-each member applies alone, as without the applier.
+transaction, where the events, attendee index and occurrences of all of them are written by one
+statement each; rounds handed over meanwhile go in the next (docs/sync.md, "Several passes in
+one transaction"). When that transaction fails (a ``StalePlan`` of one member, a deadlock,
+anything), it is rolled back and each member applies alone, as without the applier.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ import structlog
 
 from calhub.domain.calendars import Calendar
 from calhub.domain.clock import Clock
-from calhub.domain.events import Event
 from calhub.domain.ids import CalendarId, DeviceId, EventId, TenantId, new_id
 from calhub.domain.joinlinks.settings import JoinSettings
 from calhub.domain.joinlinks.writeback import JoinAction, decide_join_write
@@ -45,7 +43,6 @@ from calhub.domain.sync.planner import plan_changes, provider_ids_to_load
 from calhub.providers.base import CalendarProvider, CalendarRef, CursorInvalid, Window
 from calhub.storage.repositories.mirror import AppliedPlan, StalePlan
 from calhub.storage.repositories.notifications import PendingNotifications
-from calhub.storage.repositories.sync_status import SyncDone
 from calhub.storage.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from calhub.sync.meeting_feed import MirrorFeed, prepare_feed
 
@@ -268,53 +265,34 @@ async def _apply(
     tenant_id = passes[0].calendar.tenant_id
     now = clock.now()
     async with uow_factory() as uow:
-        await uow.plan_once()
-        rounds = [await _changes(uow, pass_) for pass_ in passes]
-        loaded = await uow.mirror.load_for_planning(
-            tenant_id,
-            {
-                pass_.calendar.id: sorted(provider_ids_to_load(changes))
-                for pass_, changes in zip(passes, rounds, strict=True)
-            },
-        )
-        staged = [
-            await _plan(uow, pass_, changes, loaded[pass_.calendar.id], now, occurrence_limit)
-            for pass_, changes in zip(passes, rounds, strict=True)
-        ]
+        staged = [await _plan(uow, pass_, now, occurrence_limit) for pass_ in passes]
         applied = await uow.mirror.apply_many(
             tenant_id,
             [(pass_.calendar.id, plan) for pass_, (plan, _) in zip(passes, staged, strict=True)],
             now,
         )
         outcomes = [
-            await _follow_up(uow, pass_, plan, feed, done, now)
+            await _record(uow, pass_, plan, feed, done, now)
             for pass_, (plan, feed), done in zip(passes, staged, applied, strict=True)
         ]
-        await uow.sync_status.record_syncs(tenant_id, now, [_done(pass_) for pass_ in passes])
         await uow.commit()
     return outcomes
 
 
-async def _changes(uow: UnitOfWork, pass_: _Pass) -> Sequence[Change]:
-    """The pass's changes; a full round lists everything the provider still has, so the rest of
-    the mirror is removed."""
-    if not pass_.full:
-        return pass_.round_.changes
-    reported = {change.provider_event_id for change in pass_.round_.changes}
-    mirrored = await uow.events.provider_ids(pass_.calendar.tenant_id, pass_.calendar.id)
-    return [*pass_.round_.changes, *(Removal(pid) for pid in mirrored if pid not in reported)]
-
-
 async def _plan(
-    uow: UnitOfWork,
-    pass_: _Pass,
-    changes: Sequence[Change],
-    current: dict[str, Event],
-    now: datetime,
-    occurrence_limit: int,
+    uow: UnitOfWork, pass_: _Pass, now: datetime, occurrence_limit: int
 ) -> tuple[SyncPlan, MirrorFeed | None]:
-    """The pass's plan, from the mirror as stored (``current``), and its devices' feed."""
+    """The pass's plan, from the mirror as stored, and its devices' feed."""
     tenant_id, calendar_id = pass_.calendar.tenant_id, pass_.calendar.id
+    changes: Sequence[Change] = pass_.round_.changes
+    if pass_.full:
+        # A full round lists everything the provider still has; the rest is gone.
+        reported = {change.provider_event_id for change in changes}
+        mirrored = await uow.events.provider_ids(tenant_id, calendar_id)
+        changes = [*changes, *(Removal(pid) for pid in mirrored if pid not in reported)]
+    current = await uow.mirror.load_for_planning(
+        tenant_id, calendar_id, sorted(provider_ids_to_load(changes))
+    )
     plan = plan_changes(
         current,
         changes,
@@ -331,7 +309,7 @@ async def _plan(
     return plan, feed
 
 
-async def _follow_up(
+async def _record(
     uow: UnitOfWork,
     pass_: _Pass,
     plan: SyncPlan,
@@ -339,12 +317,23 @@ async def _follow_up(
     applied: AppliedPlan,
     now: datetime,
 ) -> SyncOutcome:
-    """After the mirror: the devices' feed and the join writes of the pass."""
+    """After the mirror: the devices' feed, join writes, cursor and status of the pass."""
     tenant_id, calendar_id = pass_.calendar.tenant_id, pass_.calendar.id
     if feed is not None:
         await feed.publish(uow, now)
     join_writes = await _queue_join_writes(
         uow, tenant_id, calendar_id, plan, pass_.join_settings, now
+    )
+    answering = pass_.answering
+    await uow.sync_status.record_sync(
+        tenant_id,
+        calendar_id,
+        now,
+        cursor=pass_.round_.cursor,
+        full=pass_.full,
+        change_seen_at=None if answering is None else answering.oldest_received_at,
+        answered_through=None if answering is None else answering.newest_id,
+        devices_seen=pass_.device_ids,
     )
     return SyncOutcome(
         full=pass_.full,
@@ -355,19 +344,6 @@ async def _follow_up(
         problems=(*pass_.round_.problems, *plan.problems),
         join_writes=join_writes,
         announced=feed is not None,
-    )
-
-
-def _done(pass_: _Pass) -> SyncDone:
-    """The cursor and status the pass records, and the notifications it answers."""
-    answering = pass_.answering
-    return SyncDone(
-        pass_.calendar.id,
-        pass_.round_.cursor,
-        pass_.full,
-        change_seen_at=None if answering is None else answering.oldest_received_at,
-        answered_through=None if answering is None else answering.newest_id,
-        devices_seen=pass_.device_ids,
     )
 
 

@@ -94,37 +94,30 @@ def _attendee_index_statement() -> Insert:
 
 
 def _with_series_statement() -> CompoundSelect[Any]:
-    """The events with some (calendar, provider id) pairs of one tenant, and every member of
-    their series, in the named event's calendar.
+    """The events of a calendar with some provider ids, and every member of their series.
 
-    Three index lookups (by calendar and provider id, by id, by series id) rather than one query
-    with an OR, which no index answers: the planner then scanned the tenant's whole mirror. The
-    roots are the tenant's own ids, so the lookups by them need (and must not offer the planner)
-    no tenant predicate. Built once, with the pairs as two arrays: one text for any number of
-    calendars and ids, so a group of sync passes reads what all of them plan from at once."""
-    wanted = unnested_rows(events, ["calendar_id", "provider_event_id"]).subquery("wanted")
-    named_events = events.join(
-        wanted,
-        (events.c.calendar_id == wanted.c.calendar_id)
-        & (events.c.provider_event_id == wanted.c.provider_event_id),
+    Three index lookups (by provider id, by id, by series id) rather than one query with an
+    OR, which no index answers: the planner then scanned the tenant's whole mirror. The roots
+    are the tenant's own ids, so the lookups by them need (and must not offer the planner) no
+    tenant predicate. Built once, with the ids as one array: one text for any number of ids."""
+    in_same_calendar = events.c.calendar_id == bindparam(
+        "calendar_id", type_=events.c.calendar_id.type
     )
-    in_tenant = events.c.tenant_id == bindparam("tenant_id", type_=events.c.tenant_id.type)
-    named_here = select(events).select_from(named_events).where(in_tenant)
+    named_here = (
+        events.c.tenant_id == bindparam("tenant_id", type_=events.c.tenant_id.type),
+        in_same_calendar,
+        events.c.provider_event_id
+        == any_(bindparam("provider_event_ids", type_=ARRAY(events.c.provider_event_id.type))),
+    )
     named = (
-        select(events.c.calendar_id, func.coalesce(events.c.series_id, events.c.id).label("root"))
-        .select_from(named_events)
-        .where(in_tenant)
+        select(func.coalesce(events.c.series_id, events.c.id).label("root"))
+        .where(*named_here)
         .cte("named")
     )
     return union_all(
-        named_here,
-        select(events).join(
-            named, (events.c.id == named.c.root) & (events.c.calendar_id == named.c.calendar_id)
-        ),
-        select(events).join(
-            named,
-            (events.c.series_id == named.c.root) & (events.c.calendar_id == named.c.calendar_id),
-        ),
+        select(events).where(*named_here),
+        select(events).join(named, events.c.id == named.c.root).where(in_same_calendar),
+        select(events).join(named, events.c.series_id == named.c.root).where(in_same_calendar),
     )
 
 
@@ -275,18 +268,17 @@ class EventRepository:
         return {row.provider_event_id: EventId(row.id) for row in rows}
 
     async def list_with_series(
-        self, tenant_id: TenantId, wanted: Sequence[tuple[CalendarId, str]]
+        self, tenant_id: TenantId, calendar_id: CalendarId, provider_event_ids: Sequence[str]
     ) -> list[Event]:
-        """The events with these (calendar, provider id) pairs, plus every member of their
-        series in the same calendar: the master of an exception and all exceptions of a
-        master. Each event once, by calendar and provider id."""
+        """The calendar's events with these provider ids, plus every member of their series:
+        the master of an exception and all exceptions of a master."""
         parameters = {
             "tenant_id": tenant_id,
-            "calendar_id_values": [calendar_id for calendar_id, _ in wanted],
-            "provider_event_id_values": [provider_event_id for _, provider_event_id in wanted],
+            "calendar_id": calendar_id,
+            "provider_event_ids": list(provider_event_ids),
         }
         found = {row.id: row for row in await self._scope.conn.execute(_WITH_SERIES, parameters)}
-        rows = sorted(found.values(), key=lambda row: (row.calendar_id, row.provider_event_id))
+        rows = sorted(found.values(), key=lambda row: row.provider_event_id)
         return await self._decode(tenant_id, rows)
 
     async def delete_with_exceptions(

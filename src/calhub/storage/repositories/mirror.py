@@ -13,7 +13,7 @@ raises ``StalePlan`` and the transaction must be rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -99,16 +99,11 @@ class MirrorRepository:
         ]
 
     async def load_for_planning(
-        self, tenant_id: TenantId, wanted: Mapping[CalendarId, Sequence[str]]
-    ) -> dict[CalendarId, dict[str, Event]]:
-        """For each calendar (of one tenant), the stored events with the provider ids given
-        and every member of their series; all calendars in one statement."""
-        loaded: dict[CalendarId, dict[str, Event]] = {calendar_id: {} for calendar_id in wanted}
-        pairs = [(calendar_id, pid) for calendar_id, pids in wanted.items() for pid in pids]
-        if pairs:
-            for event in await self._events.list_with_series(tenant_id, pairs):
-                loaded[event.calendar_id][event.provider_event_id] = event
-        return loaded
+        self, tenant_id: TenantId, calendar_id: CalendarId, provider_event_ids: Sequence[str]
+    ) -> dict[str, Event]:
+        """The stored events with these provider ids and every member of their series."""
+        found = await self._events.list_with_series(tenant_id, calendar_id, provider_event_ids)
+        return {e.provider_event_id: e for e in found}
 
     async def mirror_snapshot(self, tenant_id: TenantId, calendar_id: CalendarId) -> MirrorSnapshot:
         found = await self._events.list_for_calendar(tenant_id, calendar_id)

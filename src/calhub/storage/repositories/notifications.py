@@ -17,17 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (
-    ColumnElement,
-    FromClause,
-    Select,
-    Update,
-    bindparam,
-    delete,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, Select, Update, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from calhub.domain.ids import CalendarId, SubscriptionId, TenantId
@@ -151,20 +141,22 @@ class NotificationInbox:
         return result.rowcount
 
 
-def mark_processed_statement(answered: FromClause) -> Update:
-    """The statement marking notifications processed at ``synced_at``: of each calendar of
-    ``answered`` (columns ``id``, ``answered_through``) those up to its ``answered_through``
-    (those that came in during the sync stay pending). Parameters ``of_tenant`` and
-    ``synced_at`` (an UPDATE's parameters must not be named as columns);
-    ``SyncStatusRepository.record_syncs`` runs it with the passes' status updates."""
+def mark_processed_statement() -> Update:
+    """The statement marking a calendar's notifications up to ``answered_through`` processed at
+    ``synced_at`` (those that came in during the sync stay pending; parameters ``of_tenant``,
+    ``of_calendar``, ``answered_through``, ``synced_at``: an UPDATE's parameters must not be
+    named as columns); ``SyncStatusRepository.record_sync`` runs it with the pass's status
+    update."""
     return (
         update(notification_inbox)
         .where(
             notification_inbox.c.tenant_id
             == bindparam("of_tenant", type_=notification_inbox.c.tenant_id.type),
-            notification_inbox.c.calendar_id == answered.c.id,
+            notification_inbox.c.calendar_id
+            == bindparam("of_calendar", type_=notification_inbox.c.calendar_id.type),
             notification_inbox.c.processed_at.is_(None),
-            notification_inbox.c.id <= answered.c.answered_through,
+            notification_inbox.c.id
+            <= bindparam("answered_through", type_=notification_inbox.c.id.type),
         )
         .values(processed_at=bindparam("synced_at", type_=notification_inbox.c.processed_at.type))
     )

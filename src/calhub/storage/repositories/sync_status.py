@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     ColumnElement,
     Select,
@@ -32,7 +31,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from calhub.domain.calendars import CalendarSyncStatus, ConnectionStatus
@@ -63,27 +61,6 @@ _STATUS_COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
-class SyncDone:
-    """What a finished sync pass records (``record_syncs``): the ``cursor`` it reached; whether
-    it was ``full``; ``change_seen_at``, when the oldest change it applied was first reported
-    (it sets the lag); ``answered_through``, the newest of the notifications it answers, marked
-    processed with it; ``devices_seen``, the calendar's devices it told of its changes, read
-    before its transaction (None: read in it)."""
-
-    calendar_id: CalendarId
-    cursor: str
-    full: bool
-    change_seen_at: datetime | None = None
-    answered_through: int | None = None
-    devices_seen: Sequence[DeviceId] | None = None
-
-    def lag_seconds(self, synced_at: datetime) -> float | None:
-        if self.change_seen_at is None:
-            return None
-        return max(0.0, (synced_at - self.change_seen_at).total_seconds())
-
-
-@dataclass(frozen=True, slots=True)
 class DueCalendar:
     """A calendar a periodic job should sync, with what it needs to enqueue that sync."""
 
@@ -100,65 +77,42 @@ _NOTHING_ANSWERED: Final = 0
 """``answered_through`` of a pass that answers no notification (inbox ids start at 1)."""
 
 
-def _record_syncs_statement() -> ReturningUpdate[Any]:
-    """``record_syncs``' one statement, built once (every group of sync passes runs it): the
-    calendars' rows, the notifications the passes answer (a data-modifying CTE) and each
-    calendar's devices returned. The passes travel as one array per column. Rows are locked in
-    id order first, with the UPDATE's own lock, as ``record_notifications`` does, so the two
-    never wait for each other in a circle. Parameters are not named as columns (an UPDATE
-    reserves those names)."""
-    tenant = bindparam("of_tenant", type_=calendars.c.tenant_id.type)
+def _record_sync_statement() -> ReturningUpdate[Any]:
+    """``record_sync``'s one statement, built once (every sync pass runs it): the calendar's
+    row, the notifications the pass answers (a data-modifying CTE) and the calendar's devices
+    returned. Parameters are not named as columns (an UPDATE reserves those names)."""
     synced_at = bindparam("synced_at", type_=calendars.c.last_synced_at.type)
-    passes = select(
-        tenant.label("tenant_id"),
-        *(
-            func.unnest(bindparam(name, type_=ARRAY(type_))).label(label)
-            for name, type_, label in (
-                ("of_calendars", calendars.c.id.type, "id"),
-                ("cursors", calendars.c.sync_cursor.type, "cursor"),
-                ("fulls", Boolean(), "full"),
-                ("changes_seen_at", calendars.c.last_change_seen_at.type, "change_seen_at"),
-                ("lags_seconds", calendars.c.sync_lag_seconds.type, "lag_seconds"),
-                ("answered_through", BigInteger(), "answered_through"),
-            )
-        ),
-    ).cte("passes")
-    # Rows found by (tenant, id) pairs: a bare predicate on the tenant would offer the planner
-    # the tenant's whole index, which it took while statistics were thin.
-    mine = (calendars.c.tenant_id == passes.c.tenant_id) & (calendars.c.id == passes.c.id)
-    locked = (
-        select(calendars.c.id)
-        .join(passes, mine)
-        .order_by(calendars.c.id)
-        .with_for_update(of=calendars, key_share=True)
-        .subquery()
-    )
+    full = bindparam("full", type_=Boolean())
     return (
         update(calendars)
-        .where(mine, calendars.c.id == locked.c.id)
+        .where(
+            calendars.c.tenant_id == bindparam("of_tenant", type_=calendars.c.tenant_id.type),
+            calendars.c.id == bindparam("of_calendar", type_=calendars.c.id.type),
+        )
         .values(
-            sync_cursor=passes.c.cursor,
+            sync_cursor=bindparam("cursor", type_=calendars.c.sync_cursor.type),
             last_synced_at=synced_at,
             updated_at=synced_at,
             consecutive_failures=0,
             last_error=None,
             out_of_scope_reason=None,
             out_of_scope_since=None,
-            last_full_sync_at=case((passes.c.full, synced_at), else_=calendars.c.last_full_sync_at),
+            last_full_sync_at=case((full, synced_at), else_=calendars.c.last_full_sync_at),
             last_change_seen_at=func.coalesce(
-                passes.c.change_seen_at, calendars.c.last_change_seen_at
+                bindparam("change_seen_at", type_=calendars.c.last_change_seen_at.type),
+                calendars.c.last_change_seen_at,
             ),
-            sync_lag_seconds=func.coalesce(passes.c.lag_seconds, calendars.c.sync_lag_seconds),
+            sync_lag_seconds=func.coalesce(
+                bindparam("lag_seconds", type_=calendars.c.sync_lag_seconds.type),
+                calendars.c.sync_lag_seconds,
+            ),
         )
-        .returning(
-            calendars.c.id,
-            calendar_device_ids(calendars.c.tenant_id, calendars.c.id).label("device_ids"),
-        )
-        .add_cte(mark_processed_statement(passes).cte("processed"))
+        .returning(calendar_device_ids(calendars.c.tenant_id, calendars.c.id))
+        .add_cte(mark_processed_statement().cte("processed"))
     )
 
 
-_RECORD_SYNCS = _record_syncs_statement()
+_RECORD_SYNC = _record_sync_statement()
 
 
 def _record_notifications_statement() -> Update:
@@ -243,52 +197,35 @@ class SyncStatusRepository:
         answered_through: int | None = None,
         devices_seen: Sequence[DeviceId] | None = None,
     ) -> bool:
-        """``record_syncs`` for one pass; False when the calendar no longer exists."""
-        done = SyncDone(calendar_id, cursor, full, change_seen_at, answered_through, devices_seen)
-        return calendar_id in await self.record_syncs(tenant_id, synced_at, [done])
-
-    async def record_syncs(
-        self, tenant_id: TenantId, synced_at: datetime, passes: Sequence[SyncDone]
-    ) -> set[CalendarId]:
-        """Sync passes of the tenant's calendars (each once) finished at ``synced_at``: each
-        calendar's cursor (the provider's delta token, stored sealed), its lag and the
-        notifications its pass answers (marked processed) as ``SyncDone`` says; failures reset,
-        a mailbox marked out of scope is back in scope. ``StalePlan`` when a calendar's devices
-        are no longer those its pass told (``SyncDone.devices_seen``). One statement, in the
-        transaction that applied the passes; returns the calendars found."""
-        if not passes:
-            return set()
+        """A sync pass finished at ``synced_at`` and reached ``cursor`` (the provider's delta
+        token, stored sealed): failures reset, a mailbox marked out of scope is back in scope.
+        ``change_seen_at`` is when the oldest change it applied was first reported; it sets the
+        lag. ``answered_through``: the newest of the notifications the pass answers, marked
+        processed with it (``notifications.mark_processed_statement``). ``devices_seen``: the
+        calendar's devices the pass told of its changes, read before its transaction;
+        ``StalePlan`` when they are no longer the calendar's devices. One statement, in the
+        transaction that applied the pass."""
         keys = await self._scope.keys(tenant_id)
-        rows = [
-            {
-                "of_calendars": done.calendar_id,
-                "cursors": keys.seal(
-                    done.cursor, table="calendars", column="sync_cursor", row_id=done.calendar_id
-                ).blob,
-                "fulls": done.full,
-                "changes_seen_at": done.change_seen_at,
-                "lags_seconds": done.lag_seconds(synced_at),
-                "answered_through": (
-                    _NOTHING_ANSWERED if done.answered_through is None else done.answered_through
-                ),
-            }
-            for done in passes
-        ]
+        sealed = keys.seal(cursor, table="calendars", column="sync_cursor", row_id=calendar_id)
+        lag = None if change_seen_at is None else (synced_at - change_seen_at).total_seconds()
         parameters = {
             "of_tenant": tenant_id,
+            "of_calendar": calendar_id,
             "synced_at": synced_at,
-            **{name: [row[name] for row in rows] for name in rows[0]},
+            "cursor": sealed.blob,
+            "full": full,
+            "change_seen_at": change_seen_at,
+            "lag_seconds": None if lag is None else max(0.0, lag),
+            "answered_through": _NOTHING_ANSWERED if answered_through is None else answered_through,
         }
-        devices_now = {
-            CalendarId(row.id): list(row.device_ids)
-            for row in await self._scope.conn.execute(_RECORD_SYNCS, parameters)
-        }
-        for done in passes:
-            seen = done.devices_seen
-            found = devices_now.get(done.calendar_id)
-            if seen is not None and found is not None and found != list(seen):
-                raise StalePlan("the calendar's devices changed during the sync pass")
-        return set(devices_now)
+        devices_now = (
+            await self._scope.conn.execute(_RECORD_SYNC, parameters)
+        ).scalar_one_or_none()
+        if devices_now is None:
+            return False
+        if devices_seen is not None and list(devices_now) != list(devices_seen):
+            raise StalePlan("the calendar's devices changed during the sync pass")
+        return True
 
     async def record_failure(
         self, tenant_id: TenantId, calendar_id: CalendarId, error: str, at: datetime
