@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from calhub.cli.bench.joinlink import LABEL_WHOLE_BODY, MEGABYTE, label_invites
 from calhub.domain.joinlinks import detect_join
 from calhub.domain.joinlinks.block import LOCALES, render_block, replace_block
 from calhub.domain.joinlinks.model import BodyFormat, JoinDetails
@@ -34,19 +35,6 @@ SIP_ONLY = JoinDetails(
     meeting_id="26481130957",
     passcode="Xy12ab",
 )
-MEGABYTE = 1_000_000
-HOSTILE_UNITS = {
-    "glued_latin_labels": "xpasscode: xcódigo de acceso: xmeeting number ",
-    "japanese_labels": "パスコード：ミーティング番号：",
-    "grouped_numbers": "Código de acceso: 1 2 ",
-    "localized_ids": "Numéro de réunion : 1 2 3 4 5 6 7 ",
-    "spaced_labels": "Meeting ID" + " " * 60 + "Meetingnummer" + " " * 60,
-}
-# A video address in calhub's block and a Location link make the whole body one label block.
-LABEL_WHOLE_BODY = {
-    "own_sip_block": ("@webex", "-- joinsvc:processed v=1 hash=00 --\nsip:jo@vmr.example.org\n"),
-    "location_link": ("https://acme.webex.com/meet/jo", ""),
-}
 
 
 def _invite(meeting: JoinDetails, body_format: BodyFormat, locale: str) -> str:
@@ -139,17 +127,16 @@ def _fastest(location: str, body: str, body_format: BodyFormat, runs: int = 3) -
     return best
 
 
-@pytest.mark.parametrize("setting", sorted(LABEL_WHOLE_BODY))
-@pytest.mark.parametrize("unit", sorted(HOSTILE_UNITS))
-def test_a_megabyte_of_localized_labels_parses_in_linear_time(setting: str, unit: str) -> None:
+@pytest.mark.parametrize("name", sorted(label_invites(MEGABYTE // 10)))
+def test_a_megabyte_of_localized_labels_parses_in_linear_time(name: str) -> None:
     """Ten times the text may take about ten times as long, never a hundred (quadratic). The
     ratio holds on a slow or busy machine; the 50 ms target for a hostile megabyte is
-    ``calhub bench joinlink``'s."""
-    location, prefix = LABEL_WHOLE_BODY[setting]
-    repeated = HOSTILE_UNITS[unit] * (MEGABYTE // len(HOSTILE_UNITS[unit]) + 1)
+    ``calhub bench joinlink``'s, which parses these bodies too."""
+    location, tenth_body = label_invites(MEGABYTE // 10)[name]
+    _, whole_body = label_invites(MEGABYTE)[name]
 
-    tenth = _fastest(location, prefix + repeated[: MEGABYTE // 10], "text")
-    whole = _fastest(location, prefix + repeated[:MEGABYTE], "text")
+    tenth = _fastest(location, tenth_body, "text")
+    whole = _fastest(location, whole_body, "text")
 
     assert whole < 20 * tenth + 0.005  # measured: 4.5 to 10 times
 

@@ -8,8 +8,10 @@ the count over the loop's wall-clock time, ``p99_ms`` the 99th percentile of the
 times. When corpus lines carry ``expected`` results, ``corpus_pass_rate`` says how many match.
 
 Then a set of 1 MB adversarial bodies (runs of anchors such as ``<``, ``@``, ``://``, entities,
-``tel:``, CVI phrases, unclosed tags; docs/joinlinks.md, "Linear time") is parsed, three times
-each, and the slowest median is ``adversarial_1mb_ms``. Targets: 10,000 invites/s, 50 ms.
+``tel:``, CVI phrases, unclosed tags; docs/joinlinks.md, "Linear time") and of localized
+meeting-number and passcode labels read as one label block (``label_invites``) is parsed,
+three times each in each format, and the slowest median is ``adversarial_1mb_ms``. Targets:
+10,000 invites/s, 50 ms.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from typing import Any
 from calhub.cli.joinlink import InvalidInvite, join_record, read_invite
 from calhub.domain.joinlinks import detect_join
 
-__all__ = ["adversarial_bodies", "builtin_invites", "run_joinlink_benchmark"]
+__all__ = [
+    "HOSTILE_LABEL_UNITS",
+    "LABEL_WHOLE_BODY",
+    "adversarial_bodies",
+    "builtin_invites",
+    "label_invites",
+    "run_joinlink_benchmark",
+]
 
 Progress = Callable[[str, int, int], None]
 Invite = tuple[str, str, Any]
@@ -124,19 +133,47 @@ def adversarial_bodies() -> dict[str, str]:
     }
 
 
+# Localized meeting-number and passcode labels that a parser reading calhub's own join block
+# must not take quadratic time on, and the two settings that make a whole body one label block:
+# a video address in calhub's block, and a join link in the Location.
+HOSTILE_LABEL_UNITS = {
+    "glued_latin_labels": "xpasscode: xcódigo de acceso: xmeeting number ",
+    "japanese_labels": "パスコード：ミーティング番号：",
+    "grouped_numbers": "Código de acceso: 1 2 ",
+    "localized_ids": "Numéro de réunion : 1 2 3 4 5 6 7 ",
+    "spaced_labels": "Meeting ID" + " " * 60 + "Meetingnummer" + " " * 60,
+}
+LABEL_WHOLE_BODY = {  # setting → (Location, start of the body)
+    "own_sip_block": ("@webex", "-- joinsvc:processed v=1 hash=00 --\nsip:jo@vmr.example.org\n"),
+    "location_link": ("https://acme.webex.com/meet/jo", ""),
+}
+
+
+def label_invites(size: int = MEGABYTE) -> dict[str, tuple[str, str]]:
+    """``size``-character bodies of each hostile label unit in each whole-body label setting, as
+    (Location, body)."""
+    invites = {}
+    for setting, (location, prefix) in LABEL_WHOLE_BODY.items():
+        for name, unit in HOSTILE_LABEL_UNITS.items():
+            repeated = unit * (size // len(unit) + 1)
+            invites[f"{name}_{setting}"] = (location, prefix + repeated[:size])
+    return invites
+
+
 def _adversarial(progress: Progress | None) -> dict[str, float]:
-    bodies = adversarial_bodies()
+    invites = {name: (body[:1000], body) for name, body in adversarial_bodies().items()}
+    invites |= label_invites()
     timings: dict[str, float] = {}
-    for index, (name, body) in enumerate(bodies.items(), start=1):
+    for index, (name, (location, body)) in enumerate(invites.items(), start=1):
         runs = []
         for body_format in ("text", "html"):
             for _ in range(REPETITIONS):
                 began = time.perf_counter()
-                detect_join(body[:1000], body, body_format)
+                detect_join(location, body, body_format)
                 runs.append(time.perf_counter() - began)
         timings[name] = statistics.median(runs) * 1000
         if progress is not None:
-            progress("joinlink 1 MB bodies", index, len(bodies))
+            progress("joinlink 1 MB bodies", index, len(invites))
     return timings
 
 
