@@ -5,8 +5,6 @@ Spanish access code is no passcode) or linear time."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +13,7 @@ from calhub.cli.bench.joinlink import LABEL_WHOLE_BODY, MEGABYTE, label_invites
 from calhub.domain.joinlinks import detect_join
 from calhub.domain.joinlinks.block import LOCALES, render_block, replace_block
 from calhub.domain.joinlinks.model import BodyFormat, JoinDetails
+from tests.domain.joinlinks.timing import fastest
 
 FORMATS: tuple[BodyFormat, ...] = ("html", "text")
 USER_BODY = {
@@ -118,15 +117,6 @@ def test_a_label_glued_to_a_word_is_no_label() -> None:
     assert found.passcode is None
 
 
-def _fastest(location: str, body: str, body_format: BodyFormat, runs: int = 3) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        began = time.perf_counter()
-        detect_join(location, body, body_format)
-        best = min(best, time.perf_counter() - began)
-    return best
-
-
 @pytest.mark.parametrize("name", sorted(label_invites(MEGABYTE // 10)))
 def test_a_megabyte_of_localized_labels_parses_in_linear_time(name: str) -> None:
     """Ten times the text may take about ten times as long, never a hundred (quadratic). The
@@ -135,8 +125,8 @@ def test_a_megabyte_of_localized_labels_parses_in_linear_time(name: str) -> None
     location, tenth_body = label_invites(MEGABYTE // 10)[name]
     _, whole_body = label_invites(MEGABYTE)[name]
 
-    tenth = _fastest(location, tenth_body, "text")
-    whole = _fastest(location, whole_body, "text")
+    tenth = fastest(location, tenth_body, "text")
+    whole = fastest(location, whole_body, "text")
 
     assert whole < 20 * tenth + 0.005  # measured: 4.5 to 10 times
 
@@ -161,7 +151,7 @@ def test_no_label_soup_raises_or_exceeds_a_linear_bound(
     unit = "".join(parts) or "x"
     body = prefix + (unit * (size // len(unit) + 1))[:size]
 
-    seconds = _fastest(location, body, "text")
+    seconds = fastest(location, body, "text")
 
     # The bound of test_linear_time: 20 ms + 250 ns a character.
     assert seconds < 0.020 + size * 250e-9

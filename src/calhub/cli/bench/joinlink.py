@@ -107,16 +107,17 @@ def _read_corpus(path: Path) -> tuple[list[Invite], list[dict[str, Any] | None]]
     return invites, expected
 
 
-def adversarial_bodies() -> dict[str, str]:
-    """1 MB bodies built to make a careless parser slow (docs/joinlinks.md, "Linear time")."""
+def adversarial_bodies(size: int = MEGABYTE) -> dict[str, str]:
+    """``size``-character bodies built to make a careless parser slow (docs/joinlinks.md, "Linear
+    time")."""
 
     def repeated(unit: str) -> str:
-        return (unit * (MEGABYTE // len(unit) + 1))[:MEGABYTE]
+        return (unit * (size // len(unit) + 1))[:size]
 
     return {
-        "letters": "a" * MEGABYTE,
-        "angle_brackets": "<" * MEGABYTE,
-        "at_signs": "@" * MEGABYTE,
+        "letters": "a" * size,
+        "angle_brackets": "<" * size,
+        "at_signs": "@" * size,
         "email_like": repeated("dial a@b.cd "),
         "schemes": repeated("https://"),
         "bad_zoom_links": repeated("https://zoom.us/x "),
@@ -129,7 +130,7 @@ def adversarial_bodies() -> dict[str, str]:
         "labels": repeated("Meeting ID: 123456 Passcode: x "),
         "dial_strings": repeated("tel:+123456,,1# 1.2.3.4##1 sip:a@b.cd "),
         "quoted_printable": repeated("=3D=\r\n"),
-        "invisible": "\u200b\xa0" * (MEGABYTE // 2),
+        "invisible": "\u200b\xa0" * (size // 2),
     }
 
 
