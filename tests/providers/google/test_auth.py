@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import urllib3
 
 from calhub.emulators.google.app import create_app
 from calhub.emulators.google.seed import load_seed
@@ -49,6 +50,32 @@ async def test_a_token_per_user_kept_until_it_nears_expiry(
         tokens.close()
     assert SERVICE_ACCOUNT in repr(tokens)
     assert "PRIVATE" not in repr(tokens)
+
+
+async def test_tokens_for_many_users_share_one_kept_alive_connection(
+    emulator: tuple[str, GoogleState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection (a TLS handshake with Google) per token would cost every cold start a
+    handshake per user and worker."""
+    origin, _ = emulator
+    opened = 0
+    connect = urllib3.connection.HTTPConnection.connect
+
+    def counting_connect(self: urllib3.connection.HTTPConnection) -> None:
+        nonlocal opened
+        opened += 1
+        connect(self)
+
+    monkeypatch.setattr(urllib3.connection.HTTPConnection, "connect", counting_connect)
+    tokens = tokens_for(origin)
+    try:
+        for user in (ADA, BEN, ADA):
+            await tokens.token(user)
+            tokens.forget(user)
+    finally:
+        tokens.close()
+
+    assert opened == 1
 
 
 async def test_an_unknown_user_is_a_mailbox_out_of_scope(emulator: tuple[str, GoogleState]) -> None:

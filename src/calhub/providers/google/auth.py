@@ -94,6 +94,10 @@ class ServiceAccountTokens:
         self._session.trust_env = False
         if ca_bundle is not None:
             self._session.verify = ca_bundle
+        # One transport for every refresh: google-auth's ``Request`` closes its session when it
+        # is collected, so one made per refresh dropped the pooled connection each time (a TLS
+        # handshake per token).
+        self._request = Request(self._session)
         self._per_user: dict[str, service_account.Credentials] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -123,7 +127,7 @@ class ServiceAccountTokens:
 
     def _refresh(self, credentials: service_account.Credentials, user: str) -> None:
         try:
-            credentials.refresh(Request(self._session))
+            credentials.refresh(self._request)
         except google.auth.exceptions.RefreshError as exc:
             raise _translated(exc, user) from None
         except google.auth.exceptions.TransportError as exc:
