@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event as sqlalchemy_event
 
 from calhub.domain.calendars import Calendar
 from calhub.domain.clock import FixedClock
@@ -305,3 +306,36 @@ async def test_passes_of_different_tenants_never_share_a_transaction(
     assert counting.transactions == 2
     for mailbox, calendar in calendars.items():
         assert await _mirror_view(uow_factory, calendar) == await _graph_view(outlook, mailbox)
+
+
+async def test_a_pass_that_brings_no_change_only_records_the_sync(
+    uow_factory: UnitOfWorkFactory,
+    provider: MicrosoftGraphProvider,
+    outlook: httpx.AsyncClient,
+    calendar: Calendar,
+) -> None:
+    """Most push messages answer to nothing new (Google says only that something changed): such
+    a pass reads no events and writes only the calendar's sync status."""
+    await _create(outlook, {"subject": "Standup", **_slot(2, 9)})
+    await _sync(uow_factory, provider, calendar, device_ids=[])
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    async with uow_factory.reading() as uow:
+        current = await uow.calendars.get(calendar.tenant_id, calendar.id)
+    assert current is not None
+    sqlalchemy_event.listen(uow_factory.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        outcome = await sync_calendar(
+            uow_factory, provider, current, clock=FixedClock(START), window=WINDOW,
+            occurrence_limit=500, device_ids=[],
+        )  # fmt: skip
+    finally:
+        sqlalchemy_event.remove(uow_factory.engine.sync_engine, "before_cursor_execute", record)
+
+    assert (outcome.changes, outcome.upserted, outcome.deleted) == (0, 0, 0)
+    assert len(statements) == 1, statements
+    assert "UPDATE calendars" in statements[0]
+    assert await _mirror_view(uow_factory, calendar) == await _graph_view(outlook)

@@ -272,6 +272,8 @@ class EventRepository:
     ) -> list[Event]:
         """The calendar's events with these provider ids, plus every member of their series:
         the master of an exception and all exceptions of a master."""
+        if not provider_event_ids:  # a round that brought no changes: nothing to read
+            return []
         parameters = {
             "tenant_id": tenant_id,
             "calendar_id": calendar_id,
