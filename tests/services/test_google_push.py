@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import structlog
 from sqlalchemy import select
 
 from calhub.domain.calendars import Calendar, Subscription
@@ -235,6 +236,27 @@ async def test_unknown_channels_and_wrong_tokens_are_refused(
     assert (result, result.accepted) == (outcome, False)
     assert await _inbox(google_hub, calendar.tenant_id) == []
     assert _jobs(google_hub).take() == []
+
+
+async def test_a_new_channels_sync_message_before_it_is_stored_is_no_warning(
+    google_hub: HubContext,
+) -> None:
+    """Google sends a channel's sync message as the channel is opened, often before calhub has
+    stored it: refused like any unknown channel, but no warning at every new channel."""
+    calendar = await _ben(google_hub)
+    subscription = await _subscribed(google_hub, calendar)
+    unstored = _push(subscription, "sync", 1, **{"X-Goog-Channel-ID": "not-stored-yet"})
+    forged = _push(subscription, "exists", 2, **{"X-Goog-Channel-ID": "not-stored-yet"})
+
+    with structlog.testing.capture_logs() as logs:
+        first = await PushIntake(google_hub).receive(unstored)
+        second = await PushIntake(google_hub).receive(forged)
+
+    assert (first, second) == (PushOutcome.UNKNOWN, PushOutcome.UNKNOWN)
+    assert [(entry["event"], entry["log_level"]) for entry in logs] == [
+        ("push_sync_before_channel_stored", "info"),
+        ("push_rejected", "warning"),
+    ]
 
 
 @pytest.mark.parametrize(

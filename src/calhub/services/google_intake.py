@@ -15,15 +15,16 @@ its ``X-Goog-*`` headers name the channel and say what happened, never what chan
    machine. The window matters at moderate rates, where groups would otherwise hold one or two
    messages: at 150 pushes a second it halved the API process's CPU (``calhub bench sync``,
    docs/sync.md), for at most ``GATHER_S`` more before a push is answered;
-3. ``store_pushes`` stores a group: find the subscriptions by ``"<channel id>/<resource id>"``
-   in one query (``subscriptions.for_intake``, across tenants, no tenant key opened) and check
-   each channel token against its client-state digest in constant time (an unknown channel or
-   a wrong token is refused, logged by subscription id only); ``sync`` messages (the channel
+3. ``store_pushes`` stores a group: find the subscriptions by ``"<channel id>/<resource id>"`` in
+   one query (``subscriptions.for_intake``, across tenants, no tenant key opened) and check each
+   channel token against its client-state digest in constant time (an unknown channel or a wrong
+   token is refused, logged by subscription id only, as a warning except for the ``sync`` message
+   of a channel not stored yet, which every new channel may send); ``sync`` messages (the channel
    was just created) need nothing, since creating a subscription already queued a sync of its
    calendar; ``exists`` / ``not_exists`` messages are stored in the inbox (the message number
-   tells a redelivery from a later change), each calendar's last-heard time is recorded and
-   one sync per calendar with a new message is queued (``defer_syncs``; the queueing lock
-   collapses a storm into one waiting job). All in one transaction, the syncs' jobs too.
+   tells a redelivery from a later change), each calendar's last-heard time is recorded and one
+   sync per calendar with a new message is queued (``defer_syncs``; the queueing lock collapses a
+   storm into one waiting job). All in one transaction, the syncs' jobs too.
 
 When the queue (or the database) fails, nothing of the group is stored and every message of it
 gets ``IntakeUnavailable``, which the route answers with 503; Google retries (§4.4) and finds
@@ -146,7 +147,12 @@ async def store_pushes(ctx: HubContext, messages: Sequence[PushMessage]) -> list
         changes: list[tuple[int, InboxNotification]] = []
         for at, message in enumerate(messages):
             subscription = known.get(message.subscription_id)
-            if subscription is None or not _authentic(subscription, message):
+            if subscription is None and message.state is ResourceState.SYNC:
+                # Google sends a new channel's sync message at once, often before calhub has
+                # stored the channel: expected at every new channel, and it asks for nothing.
+                log.info("push_sync_before_channel_stored", subscription_id=message.subscription_id)
+                outcomes[at] = PushOutcome.UNKNOWN
+            elif subscription is None or not _authentic(subscription, message):
                 outcome = PushOutcome.UNKNOWN if subscription is None else PushOutcome.FORGED
                 log.warning(
                     "push_rejected", reason=outcome.value, subscription_id=message.subscription_id
