@@ -246,11 +246,11 @@ async def test_a_new_channels_sync_message_before_it_is_stored_is_no_warning(
     calendar = await _ben(google_hub)
     subscription = await _subscribed(google_hub, calendar)
     unstored = _push(subscription, "sync", 1, **{"X-Goog-Channel-ID": "not-stored-yet"})
-    forged = _push(subscription, "exists", 2, **{"X-Goog-Channel-ID": "not-stored-yet"})
+    a_change = _push(subscription, "exists", 2, **{"X-Goog-Channel-ID": "not-stored-yet"})
 
     with structlog.testing.capture_logs() as logs:
         first = await PushIntake(google_hub).receive(unstored)
-        second = await PushIntake(google_hub).receive(forged)
+        second = await PushIntake(google_hub).receive(a_change)
 
     assert (first, second) == (PushOutcome.UNKNOWN, PushOutcome.UNKNOWN)
     assert [(entry["event"], entry["log_level"]) for entry in logs] == [
