@@ -112,7 +112,7 @@ def adversarial_bodies(size: int = MEGABYTE) -> dict[str, str]:
     time")."""
 
     def repeated(unit: str) -> str:
-        return (unit * (size // len(unit) + 1))[:size]
+        return _repeated(unit, size)
 
     return {
         "letters": "a" * size,
@@ -156,9 +156,13 @@ def label_invites(size: int = MEGABYTE) -> dict[str, tuple[str, str]]:
     invites = {}
     for setting, (location, prefix) in LABEL_WHOLE_BODY.items():
         for name, unit in HOSTILE_LABEL_UNITS.items():
-            repeated = unit * (size // len(unit) + 1)
-            invites[f"{name}_{setting}"] = (location, prefix + repeated[:size])
+            invites[f"{name}_{setting}"] = (location, prefix + _repeated(unit, size))
     return invites
+
+
+def _repeated(unit: str, size: int) -> str:
+    """``unit`` over and over, cut at ``size`` characters."""
+    return (unit * (size // len(unit) + 1))[:size]
 
 
 def _adversarial(progress: Progress | None) -> dict[str, float]:
