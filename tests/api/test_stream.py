@@ -91,6 +91,7 @@ class Stream:
         self.parser = EventStreamParser()
         self.events: asyncio.Queue[ServerSentEvent] = asyncio.Queue()
         self.comments: list[str] = []
+        self._commented = asyncio.Event()  # set at each comment
         self.opened = asyncio.Event()
         self._reading = asyncio.create_task(self._read())
 
@@ -98,6 +99,7 @@ class Stream:
         async for line in self.response.aiter_lines():
             if line.startswith(":"):
                 self.comments.append(line)
+                self._commented.set()
             event = self.parser.feed(line)
             if event is not None:
                 self.events.put_nowait(event)
@@ -107,6 +109,14 @@ class Stream:
     async def next(self, within: float = 5.0) -> ServerSentEvent:
         async with asyncio.timeout(within):
             return await self.events.get()
+
+    async def comments_seen(self, count: int, within: float = 5.0) -> list[str]:
+        """The comments, once ``count`` have come."""
+        async with asyncio.timeout(within):
+            while len(self.comments) < count:
+                self._commented.clear()
+                await self._commented.wait()
+        return list(self.comments)
 
     async def close(self) -> None:
         self._reading.cancel()
@@ -275,10 +285,10 @@ async def test_quiet_streams_get_keep_alive_comments(
 ) -> None:
     monkeypatch.setattr(stream_route, "KEEPALIVE_S", 0.2)
     async with open_stream(origin, feed.room_token) as room:
-        await asyncio.sleep(0.7)
-        comments = list(room.comments)
+        # Waits for the second comment rather than sleeping a fixed time: on a busy machine
+        # 0.7 s once brought only one.
+        comments = await room.comments_seen(2)
 
-    assert len(comments) >= 2
     assert set(comments) == {": keep-alive"}
 
 
