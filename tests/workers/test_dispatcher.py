@@ -4,6 +4,7 @@ next due time (at most one tick), outlives a failing tick, and stops when cancel
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from datetime import datetime, timedelta
 from typing import cast
@@ -28,23 +29,28 @@ HUB = cast(HubContext, Hub())
 async def test_it_goes_again_while_there_is_work_and_wakes_for_the_next_due_time() -> None:
     calls: list[float] = []
     work = [3, 2, 0]
+    six_rounds = asyncio.Event()
 
     async def tick(hub: HubContext) -> int:
         calls.append(time.monotonic())
+        if len(calls) == 6:
+            six_rounds.set()
         return work.pop(0) if work else 0
 
     async def wakeup(hub: HubContext) -> datetime | None:
         return hub.clock.now() + timedelta(milliseconds=50)
 
     task = asyncio.create_task(run_dispatcher(HUB, tick_s=10, ticks=[tick], wakeups=[wakeup]))
-    await asyncio.sleep(0.3)
+    # Three idle rounds take 10 s each (one tick) if it does not wake for the due time.
+    await asyncio.wait_for(six_rounds.wait(), timeout=5)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert task.cancelled()
     assert calls[2] - calls[0] < 0.05  # two rounds with work: no sleep between them
     # What the rounds with work did is in the outbox: one webhook delivery run is queued.
     assert [name for name, _ in Hub.jobs.take()] == ["calhub.deliver_webhooks"]
-    assert 4 <= len(calls) <= 8  # then one round about every 50 ms, not every 10 s
+    idle_gaps = [later - earlier for earlier, later in itertools.pairwise(calls[2:6])]
+    assert all(gap >= 0.045 for gap in idle_gaps), idle_gaps  # then sleeps until the due time
 
 
 async def test_a_failing_tick_is_logged_waited_out_and_the_loop_goes_on() -> None:
