@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -24,6 +26,10 @@ def test_quick_run_on_the_corpus_prints_one_json_object_last() -> None:
     assert report["adversarial_1mb_ms"] == max(report["adversarial_1mb_by_body_ms"].values())
     assert report["targets"] == {"invites_per_s": 10_000.0, "adversarial_1mb_ms": 50.0}
     assert isinstance(report["meets_targets"], bool)
+    reference = report["reference_ms"]  # how fast the machine ran meanwhile
+    assert reference["samples"] >= 1
+    assert 0 < reference["p10"] <= reference["median"] <= reference["p90"]
+    assert (report["cpu_count"], report["python"]) == (os.cpu_count(), platform.python_version())
 
 
 def test_a_corpus_with_a_bad_line_is_refused(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ def test_tiny_run_brings_every_change_to_the_mirror_and_stores_every_notificatio
     assert report["at_target_scale"] is False
     assert report["met"]["lag_p99_s"] is False  # 10 calendars prove nothing about 1,000
     assert isinstance(report["targets_met"], bool)
+    assert report["reference_ms"]["samples"] >= 1
 
 
 def test_the_lag_by_slice_shows_when_the_hub_fell_behind() -> None:

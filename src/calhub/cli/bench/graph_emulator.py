@@ -34,7 +34,6 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
-import platform
 import random
 import socket
 import statistics
@@ -162,8 +161,6 @@ def _result(
         "rounds": rounds,
         "non_200": errors,
         "notes": NOTES,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
         "versions": {"uvicorn": uvicorn.__version__, "httpx": httpx.__version__},
         "targets": {"gets_per_second": TARGET_GETS_PER_SECOND},
         "meets_targets": gets_per_second >= TARGET_GETS_PER_SECOND and not errors,

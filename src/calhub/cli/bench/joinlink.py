@@ -17,7 +17,6 @@ three times each in each format, and the slowest median is ``adversarial_1mb_ms`
 from __future__ import annotations
 
 import json
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -226,7 +225,6 @@ def run_joinlink_benchmark(
         "max_ms": durations[-1] * 1000,
         "adversarial_1mb_ms": worst,
         "adversarial_1mb_by_body_ms": adversarial,
-        "python": platform.python_version(),
         "targets": TARGETS,
         "meets_targets": rate >= TARGETS["invites_per_s"] and worst < TARGETS["adversarial_1mb_ms"],
     }

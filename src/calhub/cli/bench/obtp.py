@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import platform
 import secrets
 import tempfile
 import time
@@ -402,8 +400,6 @@ def _result(quick: bool, plan: Plan, observed: _Observed) -> dict[str, Any]:
         "reconcile_seconds": observed.reconcile_s,
         "setup_overrun_s": observed.setup_overrun_s,
         "dispatch_tick_s": Settings().dispatch_tick_s,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
         "targets": {
             "fire_error_p99_s": TARGET_P99_S,
             "duplicates": 0,

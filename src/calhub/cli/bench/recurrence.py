@@ -19,7 +19,6 @@ the same number of occurrences; a mismatch is reported in the result, not raised
 
 from __future__ import annotations
 
-import platform
 import random
 import statistics
 import time
@@ -264,7 +263,6 @@ def run_recurrence_benchmark(quick: bool, progress: Progress | None = None) -> d
         "counts_match": not mismatches,
         "count_mismatches": mismatches,
         "versions": {
-            "python": platform.python_version(),
             "recurring_ical_events": version("recurring-ical-events"),
             "icalendar": version("icalendar"),
             "python_dateutil": version("python-dateutil"),

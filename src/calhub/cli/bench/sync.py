@@ -45,8 +45,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import platform
 import random
 import socket
 import statistics
@@ -584,8 +582,6 @@ def _result(quick: bool, world: SyncWorld, plan: Plan, observed: _Observed) -> d
         "sync_errors": observed.sync_errors,
         "failed_jobs": observed.failed_jobs,
         "poll_interval_s": POLL_S,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
         "targets": {
             "lag_p99_s": TARGET_LAG_P99_S,
             "at_changes_per_s": TARGET_RATE,
