@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +22,7 @@ from calhub.domain.joinlinks.block import (
     replace_block,
 )
 from calhub.domain.joinlinks.model import BodyFormat, JoinDetails
+from tests.domain.joinlinks.timing import least_cpu_seconds
 
 WEBINAR_URL = "https://acme.zoom.us/w/93212345678?pwd=abc123&tk=tok9"
 WEBINAR = JoinDetails(
@@ -376,24 +376,31 @@ def test_whatever_blocks_a_body_holds_one_remains_and_a_second_replace_changes_n
     assert replace_block(new_body, body_format, rendered) == new_body
 
 
-HOSTILE = {
-    "open comments": "<!-- joinsvc:processed v=1 " * 40_000,
-    "marker lines": "-- joinsvc:processed v=1 hash=ab --\n" * 30_000,
-    "unclosed divs": '<!-- joinsvc:processed v=1 hash=ab --><div id="joinsvc-block"><div>' * 16_000,
-    "end markers": "<!-- joinsvc:end -->-- joinsvc:end --\n" * 28_000,
-    "divs": "<div><div></div>" * 65_000,
+HOSTILE = {  # a unit and how many times it is repeated: about a megabyte each
+    "open comments": ("<!-- joinsvc:processed v=1 ", 40_000),
+    "marker lines": ("-- joinsvc:processed v=1 hash=ab --\n", 30_000),
+    "unclosed divs": (
+        '<!-- joinsvc:processed v=1 hash=ab --><div id="joinsvc-block"><div>',
+        16_000,
+    ),
+    "end markers": ("<!-- joinsvc:end -->-- joinsvc:end --\n", 28_000),
+    "divs": ("<div><div></div>", 65_000),
 }
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_a_hostile_megabyte_is_handled_in_linear_time(name: str) -> None:
-    body = HOSTILE[name]
+    """Ten times the body may take about ten times as long, never a hundred (quadratic); a
+    ratio of CPU times holds on a slow or busy machine, where a bound on the clock did not."""
+    unit, count = HOSTILE[name]
     rendered = block(body_format="html")
-    best = float("inf")
-    for _ in range(3):
-        began = time.perf_counter()
+
+    def replace_and_remove(body: str) -> None:
         replace_block(body, "html", rendered)
         remove_block(body)
-        best = min(best, time.perf_counter() - began)
-    # Replace and remove together take at most about 60 ms here; quadratic work would take minutes.
-    assert best < 0.25, name
+
+    tenth_body, whole_body = unit * (count // 10), unit * count
+    tenth = least_cpu_seconds(lambda: replace_and_remove(tenth_body))
+    whole = least_cpu_seconds(lambda: replace_and_remove(whole_body))
+
+    assert whole < 20 * tenth + 0.005, (name, tenth, whole)

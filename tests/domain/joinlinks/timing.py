@@ -1,4 +1,4 @@
-"""Timing join detection in tests: the CPU time of this thread, the least of a few runs.
+"""Timing join-link work in tests: the CPU time of this thread, the least of a few runs.
 
 CPU time rather than the clock: on a shared machine another process may hold the core for tens of
 milliseconds while the parser waits, which the clock counts and the parser did not cause (a 1 ms
@@ -8,16 +8,22 @@ parse measured 22 ms by the clock in a loaded CI run, 2026-11-22).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from calhub.domain.joinlinks import detect_join
 from calhub.domain.joinlinks.model import BodyFormat
 
 
-def fastest(location: str, body: str, body_format: BodyFormat, runs: int = 3) -> float:
-    """CPU seconds ``detect_join`` takes on this invite, the least of ``runs``."""
+def least_cpu_seconds(work: Callable[[], object], runs: int = 3) -> float:
+    """CPU seconds ``work`` takes, the least of ``runs``."""
     best = float("inf")
     for _ in range(runs):
         began = time.thread_time()
-        detect_join(location, body, body_format)
+        work()
         best = min(best, time.thread_time() - began)
     return best
+
+
+def fastest(location: str, body: str, body_format: BodyFormat, runs: int = 3) -> float:
+    """CPU seconds ``detect_join`` takes on this invite, the least of ``runs``."""
+    return least_cpu_seconds(lambda: detect_join(location, body, body_format), runs)
