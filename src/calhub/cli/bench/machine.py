@@ -57,10 +57,12 @@ class ReferenceSampler:
 
     def facts(self) -> dict[str, Any]:
         """The machine's part of a benchmark's result."""
-        samples = sorted(self._samples)
+        samples = self._samples
         reference = None
-        if samples:
-            deciles = statistics.quantiles(samples, n=10) if len(samples) > 1 else samples * 9
+        if len(samples) == 1:
+            reference = {"median": samples[0], "p10": samples[0], "p90": samples[0], "samples": 1}
+        elif samples:
+            deciles = statistics.quantiles(samples, n=10)
             reference = {
                 "median": statistics.median(samples),
                 "p10": deciles[0],
