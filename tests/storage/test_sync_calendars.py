@@ -15,6 +15,7 @@ from calhub.domain.calendars import (
 )
 from calhub.domain.ids import CalendarId, ConnectionId, TenantId, new_id
 from calhub.storage.repositories import DueCalendar
+from calhub.storage.repositories.sync_status import NOTIFICATION_TIME_GRAIN as GRAIN
 from calhub.storage.unit_of_work import UnitOfWorkFactory
 
 from .factories import NOW, add_calendar, add_tenant, make_event
@@ -259,3 +260,40 @@ async def test_recording_notifications_does_not_wait_for_a_sync_storing_the_cale
         status = await uow.sync_status.get(tenant.id, calendar.id)
     assert status is not None
     assert status.last_notification_at == NOW
+
+
+async def test_a_notification_time_moves_only_when_the_stored_one_is_a_grain_old(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    tenant = await add_tenant(uow_factory)
+    calendar = await add_calendar(uow_factory, tenant.id)
+    seen = []
+    for at in (NOW, NOW + GRAIN / 2, NOW + GRAIN + timedelta(seconds=1)):
+        async with uow_factory() as uow:
+            await uow.sync_status.record_notifications([(tenant.id, calendar.id)], at)
+            await uow.commit()
+            status = await uow.sync_status.get(tenant.id, calendar.id)
+        assert status is not None
+        seen.append(status.last_notification_at)
+    assert seen == [NOW, NOW, NOW + GRAIN + timedelta(seconds=1)]
+
+
+async def test_recording_a_notification_within_the_grain_does_not_wait_for_the_calendars_sync(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """A sync pass writes its calendar's row and holds it until its transaction commits; a push
+    for a calendar notified moments ago has nothing to write there, so it must not wait."""
+    tenant = await add_tenant(uow_factory)
+    calendar = await add_calendar(uow_factory, tenant.id)
+    async with uow_factory() as uow:
+        await uow.sync_status.record_notifications([(tenant.id, calendar.id)], NOW)
+        await uow.commit()
+    async with uow_factory() as syncing:
+        await syncing.sync_status.record_sync(tenant.id, calendar.id, NOW, cursor="d", full=False)
+        async with uow_factory() as intake:
+            async with asyncio.timeout(5):
+                await intake.sync_status.record_notifications(
+                    [(tenant.id, calendar.id)], NOW + GRAIN / 2
+                )
+            await intake.commit()
+        await syncing.commit()

@@ -36,7 +36,9 @@ class RoomOut(BaseModel):
 
 
 class SyncStatusOut(BaseModel):
-    last_notification_at: datetime | None = Field(description="Last change notification.")
+    last_notification_at: datetime | None = Field(
+        description="Last change notification, to within 30 seconds."
+    )
     last_synced_at: datetime | None
     last_full_sync_at: datetime | None
     lag_seconds: float | None = Field(

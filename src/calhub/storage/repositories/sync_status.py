@@ -73,6 +73,9 @@ def _never() -> ColumnElement[datetime]:
     return cast(literal("-infinity"), calendars.c.last_synced_at.type)
 
 
+NOTIFICATION_TIME_GRAIN: Final = timedelta(seconds=30)
+"""How stale a calendar's ``last_notification_at`` may be (the safety net counts in minutes)."""
+
 _NOTHING_ANSWERED: Final = 0
 """``answered_through`` of a pass that answers no notification (inbox ids start at 1)."""
 
@@ -121,11 +124,23 @@ def _record_notifications_statement() -> Update:
     POSTs for overlapping calendars and deadlocked them. The lock is the UPDATE's own (``FOR NO
     KEY UPDATE``): ``FOR UPDATE`` would also wait for the key-share locks a sync transaction
     holds on the calendars whose events it stored, and deadlocked with a group of syncs
-    (``sync.engine.SyncApplier``) that took them in another order."""
+    (``sync.engine.SyncApplier``) that took them in another order.
+
+    A calendar whose last notification is less than ``NOTIFICATION_TIME_GRAIN`` old is left
+    alone, before it is locked: a sync pass writes the same row (``record_sync``), and every
+    intake group that wrote it made the calendar's sync wait for the group's commit, and the
+    group for the sync's."""
     named = unnested_rows(calendars, ["tenant_id", "id"]).subquery()
+    stale_before = bindparam("stale_before", type_=calendars.c.last_notification_at.type)
     locked = (
         select(calendars.c.id)
         .join(named, (calendars.c.id == named.c.id) & (calendars.c.tenant_id == named.c.tenant_id))
+        .where(
+            or_(
+                calendars.c.last_notification_at.is_(None),
+                calendars.c.last_notification_at < stale_before,
+            )
+        )
         .order_by(calendars.c.id)
         .with_for_update(of=calendars, key_share=True)
         .subquery()
@@ -173,6 +188,8 @@ class SyncStatusRepository:
         self, received: Sequence[tuple[TenantId, CalendarId]], at: datetime
     ) -> None:
         """Notifications for these calendars arrived at ``at`` (one UPDATE per intake POST).
+        A calendar keeps an earlier time when it is less than ``NOTIFICATION_TIME_GRAIN`` older
+        (see ``_record_notifications_statement``).
 
         The pairs come from the subscriptions the intake matched, across tenants. They are
         joined as rows, so each calendar is found by its id and tenant together: a predicate on
@@ -182,7 +199,12 @@ class SyncStatusRepository:
             return
         pairs = [{"tenant_id": t, "id": c} for t, c in sorted(set(received))]
         await self._scope.conn.execute(
-            _RECORD_NOTIFICATIONS, {"at": at, **column_arrays(pairs, ["tenant_id", "id"])}
+            _RECORD_NOTIFICATIONS,
+            {
+                "at": at,
+                "stale_before": at - NOTIFICATION_TIME_GRAIN,
+                **column_arrays(pairs, ["tenant_id", "id"]),
+            },
         )
 
     async def record_sync(
