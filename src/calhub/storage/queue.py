@@ -13,6 +13,14 @@ triggers that wake workers and record job events fire for each row as for ``defe
 unit of work (``within``), the insert joins its transaction: the jobs exist, and wake workers,
 only if it commits, and what it stored and the work it asks for are kept or lost together.
 
+``vacuum_job_queue`` cleans ``procrastinate_jobs`` once enough of its rows are dead (each job's
+row is written three times: deferred, fetched, finished). Every fetch walks the todo index
+(``procrastinate_jobs_priority_idx_v1``) from its head, and the entry of a fetched job stays in
+it until vacuum removes it, so after a burst of jobs each fetch reads past hundreds of entries
+until the table is vacuumed (docs/sync.md, "A queue table that autovacuum leaves dirty").
+Autovacuum visits a database once a minute by default, and on a big table waits for a fifth of
+it to be dead; the workers call this every few seconds instead.
+
 Procrastinate checks every connection its pool hands out with a round trip; here only one not
 handed out for ``PING_AFTER_IDLE_S`` is checked (``storage.database`` explains the rule), which
 saves two round trips per job on a busy worker (fetch and finish).
@@ -34,6 +42,15 @@ from procrastinate.jobs import DEFAULT_QUEUE
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from calhub.storage.database import PING_AFTER_IDLE_S, libpq_url
+
+_DEAD_JOB_ROWS: Final = """
+SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'procrastinate_jobs'::regclass
+"""
+# SKIP_LOCKED: a worker finding the table being vacuumed (by another worker or autovacuum) moves
+# on. INDEX_CLEANUP ON: the index entries are what the fetch reads past, and PostgreSQL would
+# skip the indexes when few of the table's pages hold dead rows. TRUNCATE false: giving empty
+# pages at the table's end back takes a lock every fetch waits for, and the next jobs fill them.
+_VACUUM_JOBS: Final = "VACUUM (SKIP_LOCKED, INDEX_CLEANUP ON, TRUNCATE false) procrastinate_jobs"
 
 _DEFER_MANY: Final = """
 INSERT INTO procrastinate_jobs (queue_name, task_name, lock, queueing_lock, args)
@@ -147,6 +164,21 @@ class ProcrastinateJobQueue:
 
     async def is_reachable(self) -> bool:
         return await self._app.check_connection_async()
+
+
+async def vacuum_job_queue(app: procrastinate.App, *, dead_rows_at_least: int) -> int:
+    """Vacuum Procrastinate's job table when the statistics count at least
+    ``dead_rows_at_least`` dead rows in it; returns the dead rows counted if it vacuumed, else 0.
+
+    The count is PostgreSQL's cumulative statistics, which sessions report about once a second,
+    so it may lag the table by a second or so. A role that does not own the table gets only a
+    warning from PostgreSQL, and the table is left to autovacuum."""
+    counted = await app.connector.execute_query_one_async(_DEAD_JOB_ROWS)
+    dead_rows = int(counted["n_dead_tup"] or 0)
+    if dead_rows < dead_rows_at_least:
+        return 0
+    await app.connector.execute_query_async(_VACUUM_JOBS)
+    return dead_rows
 
 
 def _defer_many_parameters(jobs: Sequence[JobToDefer]) -> dict[str, Any] | None:

@@ -31,7 +31,8 @@ Periodic work (Procrastinate defers each schedule once across all workers):
   reconciled, so occurrences entering the 48-hour horizon get theirs (docs/obtp.md).
 
 Beside the queue, ``run_worker`` runs the dispatcher loop (``calhub.workers.dispatcher``), which
-fires join prompts within a second of their time.
+fires join prompts within a second of their time, and keeps the queue's table vacuumed
+(``calhub.workers.queue_vacuum``).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from calhub.services.jobs import (
     SYNC_CALENDAR_TASK,
 )
 from calhub.workers.dispatcher import run_dispatcher
+from calhub.workers.queue_vacuum import run_queue_vacuum
 
 RUNTIME_CONTEXT_KEY = "calhub_runtime"
 STALLED_AFTER_S = 30.0
@@ -227,10 +229,12 @@ async def run_worker(runtime: Runtime, concurrency: int, **options: Any) -> None
     """Run a worker on ``runtime``'s queue until cancelled or signalled."""
     register_tasks(runtime.task_app)
     log.info("worker_starting", concurrency=concurrency)
-    # The dispatcher fires work due to the second (join prompts) beside the queue.
-    dispatcher = asyncio.create_task(
-        run_dispatcher(runtime.hub, tick_s=runtime.settings.dispatch_tick_s)
-    )
+    # Beside the queue: the dispatcher fires work due to the second (join prompts), and the
+    # queue's table is vacuumed as soon as enough of its rows are dead.
+    beside = [
+        asyncio.create_task(run_dispatcher(runtime.hub, tick_s=runtime.settings.dispatch_tick_s)),
+        asyncio.create_task(run_queue_vacuum(runtime.task_app)),
+    ]
     try:
         await runtime.task_app.run_worker_async(
             concurrency=concurrency,
@@ -238,5 +242,6 @@ async def run_worker(runtime: Runtime, concurrency: int, **options: Any) -> None
             **options,
         )
     finally:
-        dispatcher.cancel()
-        await asyncio.gather(dispatcher, return_exceptions=True)
+        for task in beside:
+            task.cancel()
+        await asyncio.gather(*beside, return_exceptions=True)
