@@ -1,14 +1,10 @@
-"""Every worker keeps Procrastinate's job table clean beside the queue.
+"""Every worker keeps Procrastinate's job table vacuumed beside the queue.
 
-Each fetch reads the todo index from its head, and a fetched job's entry stays there until the
-table is vacuumed: after a burst of jobs (a tenant's first sync, the daily reconciliation, the
-hourly pruning of finished jobs) every fetch read past hundreds of such entries until autovacuum
-came by, once a minute at best, and PostgreSQL spent a third of a core on it
-(``calhub.storage.queue.vacuum_job_queue``; docs/sync.md, "A queue table that autovacuum leaves
-dirty"). So every ``VACUUM_EVERY_S`` each worker looks at the table's dead-row count and
-vacuums it from ``DEAD_ROWS_TO_VACUUM`` on; with several workers one vacuums and the others
-find the count low again, or the table being vacuumed, and move on. A failure is logged by type
-and the loop goes on.
+Every ``VACUUM_EVERY_S`` each worker looks at the table's dead-row count and vacuums it from
+``DEAD_ROWS_TO_VACUUM`` on (``calhub.storage.queue.vacuum_job_queue`` says why: the fetch reads
+past what vacuum has not yet removed, and autovacuum comes by once a minute at best). With
+several workers one vacuums and the others find the count low again, or the table being
+vacuumed, and move on. A failure is logged by type and the loop goes on.
 """
 
 from __future__ import annotations
