@@ -6,7 +6,6 @@ the arguments the task takes."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,20 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from calhub.services.jobs import SYNC_CALENDAR_TASK, JobRequest, defer_sync, defer_syncs
 from calhub.storage.database import create_engine
-from calhub.storage.queue import ProcrastinateJobQueue, build_task_app
+from calhub.storage.queue import ProcrastinateJobQueue
 
 TENANT = uuid.UUID("00000000-0000-4000-8000-00000000aaaa")
 
 
 def _calendar(number: int) -> uuid.UUID:
     return uuid.UUID(f"00000000-0000-4000-8000-{number:012d}")
-
-
-@pytest.fixture
-async def task_app(fresh_database_url: str) -> AsyncIterator[procrastinate.App]:
-    app = build_task_app(fresh_database_url)
-    async with app.open_async():
-        yield app
 
 
 def _jobs(database_url: str) -> list[dict[str, Any]]:
